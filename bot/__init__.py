@@ -1,0 +1,1 @@
+"""kratos-support-bot: deterministic triage of Ory Kratos support questions."""

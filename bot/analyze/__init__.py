@@ -1,0 +1,27 @@
+"""Analyze: run every registered rule over the evidence and collect findings, best first."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.analyze import rules as _rules  # noqa: F401  (registers the rules)
+from bot.analyze.evidence import Evidence
+from bot.analyze.registry import RULES
+from bot.kb.loader import KnowledgeBase
+from bot.models import Finding
+
+log = logging.getLogger(__name__)
+
+
+def analyze(ev: Evidence, kb: KnowledgeBase) -> list[Finding]:
+    findings: list[Finding] = []
+    for rule in RULES.values():
+        try:
+            findings.extend(rule.check(ev, kb))
+        except Exception:  # one broken rule must not cost the user the whole answer
+            log.exception("rule %s failed", rule.id)
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(findings, key=lambda f: (-f.score, order.get(f.severity, 3)))
+
+
+__all__ = ["Evidence", "RULES", "analyze"]

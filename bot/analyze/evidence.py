@@ -1,0 +1,57 @@
+"""What a rule sees: the artifacts in focus (this message, or the earlier one a follow-up is
+about), the words the user wrote, and the thread's history."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from bot.context import Turn
+from bot.models import Artifact, Curl
+
+FLOW_PATH = re.compile(r"/self-service/(login|registration|settings|recovery|verification)(/browser|/api|/flows)?\b")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    focus: tuple[Artifact, ...]
+    prose: str
+    history: tuple[Turn, ...] = ()
+    carried: bool = False  # focus came from an earlier turn
+
+    def of(self, kind: type) -> list:
+        return [a for a in self.focus if isinstance(a, kind)]
+
+    def earlier(self, kind: type) -> list:
+        """Artifacts of `kind` from earlier turns, newest first."""
+        return [a for turn in reversed(self.history) for a in turn.artifacts if isinstance(a, kind)]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    flow: str | None  # login, settings, ...
+    variant: str | None  # browser | api | flows | None (the submit endpoint)
+    path: str  # from /self-service/... on
+    query: dict[str, str]
+
+
+def endpoint_of(url: str) -> Endpoint | None:
+    m = FLOW_PATH.search(url)
+    if m is None:
+        return None
+    path_and_query = url[m.start():]
+    parts = urlsplit("http://x" + path_and_query)
+    query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    return Endpoint(flow=m.group(1), variant=(m.group(2) or "").lstrip("/") or None, path=parts.path, query=query)
+
+
+def curl_endpoint(curl: Curl) -> Endpoint | None:
+    return endpoint_of(curl.url)
+
+
+def body_field(curl: Curl, name: str) -> str | None:
+    if isinstance(curl.body, dict):
+        value = curl.body.get(name)
+        return value if isinstance(value, str) else None
+    return None

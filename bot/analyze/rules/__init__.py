@@ -1,0 +1,15 @@
+"""The analyzer rules, one per module. The import list below is the registry's order."""
+
+from bot.analyze.rules import (  # noqa: F401  (imported for their @rule registration)
+    browser_flow_non_browser_client,
+    continue_with_transitions,
+    csrf_from_other_flow,
+    fallback_ui_url,
+    host_missing_slash,
+    identity_mismatch_session,
+    live_secrets,
+    malformed_flow_id,
+    schema_code_identifier,
+    second_factor_in_aal1_flow,
+    set_cookie_attributes,
+)

@@ -1,0 +1,49 @@
+"""live-secrets: a session cookie, session token, API key or bearer token in a shared message.
+
+Why: anyone who can read the channel can use a live session or key until it expires or is revoked.
+The reply masks every secret it quotes; this rule tells the user to revoke what they pasted.
+Example: `cookie: ory_kratos_session=MTc0…`.
+Fix: revoke the session (log out, or `DELETE /admin/sessions/{id}`), rotate API keys, change passwords.
+"""
+
+from __future__ import annotations
+
+from bot.analyze.evidence import Evidence
+from bot.analyze.registry import rule
+from bot.extract.secrets import LIVE_KINDS
+from bot.kb.loader import KnowledgeBase
+from bot.models import Finding, Secret
+
+_NAMES = {
+    "session_cookie": "session cookie", "session_token": "session token", "access_token": "access token",
+    "refresh_token": "refresh token", "api_key": "API key", "bearer": "bearer token", "jwt": "JWT",
+    "password": "password", "csrf_cookie": "CSRF cookie", "csrf_token": "CSRF token",
+}
+
+
+@rule("live-secrets")
+def check(ev: Evidence, kb: KnowledgeBase):
+    if ev.carried:
+        return
+    secrets = ev.of(Secret)
+    live = [s for s in secrets if s.secret_kind in LIVE_KINDS]
+    passwords = [s for s in secrets if s.secret_kind == "password"]
+    if not live and not passwords:
+        return
+    what = sorted({f"{_NAMES[s.secret_kind]} (`{s.name}`)" if s.name != s.secret_kind else _NAMES[s.secret_kind]
+                   for s in live + passwords})
+    fixes = []
+    if live:
+        fixes.append("Revoke it now: log that session out, or as admin `DELETE /admin/sessions/{id}` "
+                     "(all of a user's: `DELETE /admin/identities/{id}/sessions`); rotate any API key.")
+    if passwords:
+        fixes.append("If the password is real, change it.")
+    fixes.append("Next time paste `ory_kratos_session=<redacted>`: the value is never needed to debug.")
+    yield Finding(
+        rule="live-secrets",
+        title="You pasted a live secret: " + ", ".join(what),
+        detail="Anyone in this channel can use it until it expires. I masked it in this reply.",
+        fixes=tuple(fixes),
+        severity="error",
+        score=60,
+    )

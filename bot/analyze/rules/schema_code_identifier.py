@@ -1,0 +1,125 @@
+"""schema-code-identifier: problems with `credentials.code` identifiers in an identity schema.
+
+Why: for one-time-code login Kratos must deliver the code, so a trait marked
+`"code": {"identifier": true}` also needs `"via": "email"` or `"via": "sms"`; without it schema
+validation fails with `channel type "" must be one of email, sms` (identity/extension_credentials.go).
+With `via: email` on a trait whose `format` is not `email` (a username) Kratos skips address
+validation and would send the code to whatever the user typed. And when the only code identifier trait
+is optional, identities without it cannot sign in with a code (4000035).
+Example: `"username": {"ory.sh/kratos": {"credentials": {"code": {"identifier": true}}}}`.
+Fix: put the code identifier on the email (`via: email`) or phone (`via: sms`) trait and let users type
+that address as `identifier`; make that trait required if every user must be able to use code login.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from bot.analyze.evidence import Evidence
+from bot.analyze.registry import rule
+from bot.analyze.schemakit import EXT, SchemaEdit, iter_code_identifiers, traits
+from bot.kb.loader import KnowledgeBase
+from bot.models import Finding, IdentitySchema, Snippet
+
+_ADDRESS_FORMATS = {"email": "email", "tel": "sms"}
+_WANTS = re.compile(r"(?i)\b(user ?name|login|nick|handle)\b")
+
+
+def _wanted_trait(ev: Evidence, props: dict) -> str | None:
+    """A non-address trait the user said they want to sign in with by code (this turn or earlier)."""
+    texts = [ev.prose] + [t.prose for t in reversed(ev.history)]
+    for text in texts:
+        if "code" not in text.lower():
+            continue
+        for name in props:
+            if name.lower() in text.lower() and props[name].get("format") not in _ADDRESS_FORMATS:
+                return name
+        if _WANTS.search(text):
+            for name, trait in props.items():
+                if "user" in name.lower() and trait.get("format") not in _ADDRESS_FORMATS:
+                    return name
+    return None
+
+
+@rule("schema-code-identifier")
+def check(ev: Evidence, kb: KnowledgeBase):
+    for artifact in ev.of(IdentitySchema):
+        props, required = traits(artifact.schema)
+        if not props:
+            continue
+        edit = SchemaEdit(artifact.schema)
+        findings: list[Finding] = []
+        code_traits = list(iter_code_identifiers(artifact.schema))
+        for name, trait, code in code_traits:
+            via = code.get("via")
+            fmt = trait.get("format")
+            path = ("properties", "traits", "properties", name, EXT, "credentials", "code")
+            if via not in ("email", "sms"):
+                fixed_via = _ADDRESS_FORMATS.get(fmt)
+                findings.append(Finding(
+                    rule="schema-code-identifier",
+                    title=f"`{name}` is a code identifier without a valid `via`",
+                    detail=(f"`{name}` has `\"code\": {{\"identifier\": true}}` but `via` is "
+                            f"{'missing' if via is None else repr(via)}. Kratos rejects that with "
+                            "`channel type \"\" must be one of email, sms`: it needs to know where to send the code."),
+                    fixes=((f"Add `\"via\": \"{fixed_via}\"`." if fixed_via else
+                            f"A `{name}` cannot receive a code: move the code identifier to the email trait "
+                            f"(`\"via\": \"email\"`) or a phone trait (`\"via\": \"sms\"`)."),),
+                    entries=("topic.code-login-identifier",),
+                ))
+                if fixed_via:
+                    edit.set(path, {"identifier": True, "via": fixed_via}, f"added via {fixed_via}")
+            elif via == "email" and fmt not in (None, "email"):
+                findings.append(Finding(
+                    rule="schema-code-identifier",
+                    title=f"`{name}` sends codes by email but its format is `{fmt}`",
+                    detail=(f"With `via: email` on a `{fmt}` trait Kratos does not check that the value is an email "
+                            "address, and mails the code to whatever the user typed."),
+                    fixes=("Keep the code identifier on a trait with `\"format\": \"email\"`.",),
+                    entries=("topic.code-login-identifier",),
+                    severity="warning", score=80,
+                ))
+        wanted = _wanted_trait(ev, props)
+        if wanted and not any(name == wanted for name, _, _ in code_traits):
+            address = next((n for n, _, c in code_traits if c.get("via") in ("email", "sms")), None)
+            findings.append(Finding(
+                rule="schema-code-identifier",
+                title=f"`{wanted}` cannot be a code identifier: a code has to be delivered somewhere",
+                detail=(f"Kratos sends the one-time code to the trait marked as code identifier, using its `via` "
+                        f"(email or sms). A `{wanted}` is not an address, so it cannot carry `via`"
+                        + (f"; in this schema `{address}` is the code identifier." if address else ".")),
+                fixes=((f"Users sign in with code by typing their {address} as `identifier` "
+                        f"(`{wanted}` stays the password identifier).",) if address else
+                       ("Add `\"code\": {\"identifier\": true, \"via\": \"email\"}` to the email trait.",)),
+                entries=("topic.code-login-identifier", "ui.4000035"),
+                score=92,
+            ))
+        optional = [n for n, _, c in code_traits if c.get("via") in ("email", "sms") and n not in required]
+        if optional and len(optional) == len([1 for _, _, c in code_traits if c.get("via") in ("email", "sms")]):
+            names = ", ".join(f"`{n}`" for n in optional)
+            new_required = list(required) + [optional[0]]
+            findings.append(Finding(
+                rule="schema-code-identifier",
+                title=f"{names} is the only code identifier and it is optional",
+                detail=(f"{names} is not in the traits' `required` list, so identities without it have no `code` "
+                        "credential and get 4000035 (\"This account does not exist or has not setup sign in with "
+                        "code.\") when they try code login."),
+                fixes=(f"If every user must be able to sign in with a code, add `\"{optional[0]}\"` to `required`.",
+                       "If it stays optional, offer those users another method (password) and send the address, "
+                       "never the username, as `identifier` for code login."),
+                entries=("ui.4000035",),
+                severity="warning", score=85,
+            ))
+            edit.set(("properties", "traits", "required"), new_required, f"{optional[0]} is now required")
+        if not findings:
+            continue
+        snippet = None
+        if edit.changed:
+            note = "corrected schema: changed lines end with `// <-` (remove those comments before use)"
+            if artifact.mangled_key:
+                note += "; the key is the plain string `ory.sh/kratos`, as Slack turned it into a link"
+            snippet = Snippet("json", edit.render(), note)
+        first = findings[0]
+        findings[0] = dataclasses.replace(first, snippet=snippet) if snippet else first
+        yield from findings

@@ -1,0 +1,84 @@
+"""second-factor-in-aal1-flow: `totp` or `lookup_secret` submitted to an aal1 login flow.
+
+Why: those strategies only answer login flows that requested AAL2 (selfservice/strategy/totp/login.go
+checks `CheckAAL(f, aal2)` and does not even render its fields otherwise). In an aal1 flow no strategy
+takes the body, so Kratos answers 4010002 "Could not find a strategy to log you in with".
+Example: a flow created with `/self-service/login/browser?aal=aal1`, then `"method": "totp"`.
+Fix: finish the first factor in the aal1 flow, then create a new flow with `?aal=aal2` (sending the
+session) and submit `method: totp` with `totp_code` there. The flow's AAL is read from the same
+message or from earlier turns (the create request, or a pasted flow's `requested_aal`).
+"""
+
+from __future__ import annotations
+
+from bot.analyze.evidence import Evidence, body_field, curl_endpoint
+from bot.analyze.flowkit import base_url, curl_lines, json_body
+from bot.analyze.registry import rule
+from bot.kb.loader import KnowledgeBase
+from bot.models import Curl, Finding, Flow, Snippet, UiMessage
+
+# webauthn is left out: with passwordless WebAuthn enabled it is a first factor (webauthn/login.go).
+SECOND_FACTORS = {"totp": "totp_code", "lookup_secret": "lookup_secret"}
+
+
+def _flow_aal(ev: Evidence, flow_id: str | None) -> tuple[str | None, str]:
+    """The AAL the login flow was created with, and where that was seen."""
+    flows = ev.of(Flow) + ev.earlier(Flow)
+    for flow in flows:
+        if flow_id and flow.id == flow_id and flow.requested_aal:
+            return flow.requested_aal, "the flow you pasted"
+    for when, curls in (("in this message", ev.of(Curl)), ("earlier in this thread", ev.earlier(Curl))):
+        for curl in curls:
+            endpoint = curl_endpoint(curl)
+            if endpoint and endpoint.flow == "login" and endpoint.variant in ("browser", "api"):
+                return endpoint.query.get("aal") or "aal1", f"the request that created it {when}"
+    return None, ""
+
+
+@rule("second-factor-in-aal1-flow")
+def check(ev: Evidence, kb: KnowledgeBase):
+    for curl in ev.of(Curl):
+        endpoint = curl_endpoint(curl)
+        method = body_field(curl, "method")
+        if endpoint is None or endpoint.flow != "login" or endpoint.variant or method not in SECOND_FACTORS:
+            continue
+        aal, seen = _flow_aal(ev, endpoint.query.get("flow"))
+        if aal == "aal2":
+            continue
+        no_strategy = any(m.id == 4010002 for m in ev.of(UiMessage))
+        base = base_url(curl)
+        code_field = SECOND_FACTORS[method]
+        code_value = body_field(curl, code_field) or f"<{code_field}>"
+        body2 = json_body(method, {code_field: code_value}, "<csrf_token of the aal2 flow>")
+        snippet = "\n".join((
+            "# 1. first factor in the aal1 flow you already have",
+            curl_lines("POST", f"{base}/self-service/login?flow=<aal1 flow id>", jar=True,
+                       body=json_body("password", {"identifier": "<identifier>", "password": "<password>"},
+                                      "<csrf_token of the aal1 flow>")),
+            "# 2. new login flow for the second factor; the cookie jar sends the session from step 1",
+            curl_lines("GET", f"{base}/self-service/login/browser?aal=aal2", jar=True),
+            f"# 3. submit {method} to the aal2 flow (changed: new flow id and its csrf_token)",
+            curl_lines("POST", f"{base}/self-service/login?flow=<aal2 flow id>", jar=True, body=body2),
+        ))
+        where = f" ({seen}: `aal={aal}`)" if aal else ""
+        yield Finding(
+            rule="second-factor-in-aal1-flow",
+            title=f"`{method}` is a second factor, but this login flow asks for the first factor{where}",
+            detail=(
+                f"`{method}` only answers login flows created with `?aal=aal2`. "
+                + (f"This flow was created with `aal={aal}`{' (' + seen + ')' if seen else ''}, " if aal else
+                   "If this flow was created without `?aal=aal2`, ")
+                + "so no strategy accepts the body"
+                + (" and Kratos answers 4010002." if no_strategy else ".")
+                + " TOTP (2FA / MFA) needs a first-factor session first."
+            ),
+            fixes=(
+                "Sign in with the first factor (`password` or `code`) in an aal1 flow; that creates a session.",
+                "Create a new login flow with `?aal=aal2`, sending that session (cookie jar for browser flows, "
+                "`X-Session-Token` for API flows).",
+                f"Submit `\"method\": \"{method}\"` with `{code_field}` to the aal2 flow.",
+            ),
+            entries=("ui.4010002", "topic.aal-step-up"),
+            snippet=Snippet("bash", snippet, "steps 2 and 3 are new; your TOTP request moves to the aal2 flow"),
+            score=96 if aal == "aal1" else 75,
+        )

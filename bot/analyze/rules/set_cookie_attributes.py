@@ -1,0 +1,45 @@
+"""set-cookie-attributes: `Path=`, `Max-Age=`, `HttpOnly` … pasted into a Cookie request header.
+
+Why: those are attributes of the *Set-Cookie* response header. In a Cookie request header they are
+read as extra cookies (or garbage), and the browser-flow CSRF and session checks can fail.
+Example: `cookie: ory_kratos_session=…; Path=/; Max-Age=31536000; HttpOnly; Secure; SameSite=Strict`.
+Fix: send only `name=value` pairs separated by `; `, or let curl manage cookies with `-c jar -b jar`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.analyze.evidence import Evidence
+from bot.analyze.registry import rule
+from bot.kb.loader import KnowledgeBase
+from bot.models import Curl, Finding
+
+_ATTRS = re.compile(r"(?i)(?:^|;)\s*(Path=[^;]*|Max-Age=\d*|Expires=[^;]*|Domain=[^;]*|HttpOnly|Secure|SameSite=\w*)\s*(?=;|$)")
+
+
+@rule("set-cookie-attributes")
+def check(ev: Evidence, kb: KnowledgeBase):
+    for curl in ev.of(Curl):
+        attrs: list[str] = []
+        for cookie in curl.cookies:
+            for m in _ATTRS.finditer(cookie):
+                name = m.group(1).split("=", 1)[0]
+                if name not in attrs:
+                    attrs.append(name)
+        if not attrs:
+            continue
+        shown = ", ".join(f"`{a}`" for a in attrs)
+        yield Finding(
+            rule="set-cookie-attributes",
+            title="Set-Cookie attributes were pasted into the Cookie header",
+            detail=(
+                f"Your Cookie header carries {shown}. Those are Set-Cookie attributes from a response; a request "
+                "sends only `name=value` pairs. Kratos reads them as bogus cookies."
+            ),
+            fixes=("Send only the cookie pairs, e.g. `Cookie: ory_kratos_session=<value>; csrf_token_<hash>=<value>`, "
+                   "or let curl keep them: `-c cookies.txt` on the first request and `-b cookies.txt` on the next.",),
+            entries=("topic.cookies-and-csrf-with-curl",),
+            severity="warning",
+            score=85,
+        )

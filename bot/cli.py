@@ -1,0 +1,134 @@
+"""kratos-bot: answer Kratos support questions from the terminal, evaluate cases, check knowledge."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bot.kb.loader import KnowledgeError, load_knowledge
+
+
+def _triage(args):
+    from bot.pipeline import Triage
+
+    return Triage(load_knowledge(Path(args.knowledge) if args.knowledge else None))
+
+
+def _render(reply, fmt: str) -> str:
+    from bot import render
+
+    return {"text": render.to_text, "mrkdwn": render.to_mrkdwn, "json": render.to_json}[fmt](reply)
+
+
+def cmd_ask(args) -> int:
+    text = " ".join(args.text) if args.text else sys.stdin.read()
+    print(_render(_triage(args).answer(text, thread="cli"), args.format))
+    return 0
+
+
+def cmd_chat(args) -> int:
+    triage = _triage(args)
+    for n, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            text = json.loads(line)["text"]
+        except (ValueError, KeyError, TypeError):
+            print(f"line {n}: expected a JSON object with \"text\"", file=sys.stderr)
+            return 2
+        print(_render(triage.answer(text, thread="chat"), args.format))
+        if args.format != "json":
+            print("\n" + "-" * 72 + "\n")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from bot.evaluate import evaluate_file
+
+    triage = _triage(args)
+    results = []
+    for name in args.files:
+        results.extend(evaluate_file(Path(name), triage))
+    for r in results:
+        print(f"{'PASS' if r.ok else 'FAIL'} {r.case}/{r.turn}")
+        for p in r.missing:
+            print(f"    missing:   {p}")
+        for p in r.forbidden:
+            print(f"    forbidden: {p}")
+        if args.verbose and not r.ok:
+            print("    reply:\n" + "\n".join("      " + x for x in r.reply.split("\n")))
+    passed = sum(r.ok for r in results)
+    print(f"{passed}/{len(results)} turns passed")
+    return 0 if passed == len(results) else 1
+
+
+def cmd_kb_check(args) -> int:
+    try:
+        kb = load_knowledge(Path(args.knowledge) if args.knowledge else None)
+    except KnowledgeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    counts = kb.counts()
+    print("knowledge ok: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f", {len(kb.entries)} entries")
+    print(f"facts from ory/kratos {kb.facts.commit[:12]}: {len(kb.facts.ui_messages)} UI message ids, "
+          f"{len(kb.facts.error_ids)} error ids, {len(kb.facts.reasons)} reasons, "
+          f"{len(kb.facts.config_keys)} config keys, {len(kb.facts.endpoints)} endpoints, {len(kb.facts.docs)} doc pages")
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from bot.analyze import RULES
+
+    if not args.rule:
+        for rule in RULES.values():
+            print(f"{rule.id}: {rule.doc.splitlines()[0].split(':', 1)[-1].strip()}")
+        return 0
+    rule = RULES.get(args.rule)
+    if rule is None:
+        print(f"no rule {args.rule!r}; known: {', '.join(RULES)}", file=sys.stderr)
+        return 2
+    print(rule.doc)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kratos-bot", description=__doc__)
+    parser.add_argument("--knowledge", help="knowledge directory (default: the bundled one)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="answer one message (TEXT, or stdin)")
+    ask.add_argument("text", nargs="*")
+    chat = sub.add_parser("chat", help="answer a thread: JSONL on stdin, one {\"text\": ...} per line")
+    for p in (ask, chat):
+        p.add_argument("--format", choices=("text", "mrkdwn", "json"), default="text")
+    ask.set_defaults(func=cmd_ask)
+    chat.set_defaults(func=cmd_chat)
+
+    ev = sub.add_parser("eval", help="score case files (expectations YAML)")
+    ev.add_argument("files", nargs="+")
+    ev.add_argument("-v", "--verbose", action="store_true", help="print the reply of failing turns")
+    ev.set_defaults(func=cmd_eval)
+
+    kb = sub.add_parser("kb", help="knowledge base tools")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    kb_sub.add_parser("check", help="validate the knowledge base and print counts").set_defaults(func=cmd_kb_check)
+
+    ex = sub.add_parser("explain", help="print an analyzer rule's documentation (all rules without RULE)")
+    ex.add_argument("rule", nargs="?")
+    ex.set_defaults(func=cmd_explain)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KnowledgeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""Compose one reply from the ranked matches and the findings: what it is, why (tied to the paste),
+the fix, code, doc links. Rendering to Slack or a terminal is `bot.render`'s job."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.kb.loader import Entry, KnowledgeBase
+from bot.models import Finding, Link, Match, Reply, Section, Snippet
+
+MAX_FIXES = 8
+MAX_LINKS = 4
+MAX_SNIPPETS = 2
+_PLACEHOLDER = re.compile(r"\{(flow_id|settings_flow_id|base_url)\}")
+
+
+@dataclass(frozen=True)
+class ComposeInput:
+    matches: list[Match]
+    findings: list[Finding]
+    confidence: str
+    carried: bool = False
+    values: dict | None = None  # placeholder values from the thread (flow ids, base URL)
+    notes: tuple[str, ...] = ()  # short remarks (input truncated, binary data …)
+
+
+def _fill(text: str, values: dict) -> str:
+    defaults = {"flow_id": "<flow-id>", "settings_flow_id": "<settings-flow-id>", "base_url": "<kratos-public-url>"}
+    return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1)) or defaults[m.group(1)]), text)
+
+
+def _headline(entry: Entry | None, kb: KnowledgeBase, finding: Finding | None) -> str:
+    if entry is None:
+        return finding.title if finding else ""
+    if entry.kind == "error_id":
+        statuses = kb.facts.error_ids[entry.error_id]["statuses"]
+        code = f" ({statuses[0]})" if statuses else ""
+        return f"`{entry.error_id}`{code}: {entry.title}"
+    if entry.kind == "ui_message":
+        return f"UI message {entry.ui_id}: {entry.title}"
+    return entry.title
+
+
+def _ui_quote(entry: Entry, kb: KnowledgeBase) -> str:
+    if entry.kind != "ui_message":
+        return ""
+    row = kb.facts.ui_messages.get(entry.ui_id) or {}
+    text = row.get("text") or ""
+    return f"Kratos text ({row.get('type')}): \"{text}\"" if text and not text.startswith("{") else ""
+
+
+def _links(entries: list[Entry], kb: KnowledgeBase) -> tuple[Link, ...]:
+    out: list[Link] = []
+    seen: set[str] = set()
+    for entry in entries:
+        for url in entry.docs:
+            if url in seen:
+                continue
+            seen.add(url)
+            page = kb.facts.doc_page(url) or {}
+            title = page.get("title") or url
+            anchor = url.split("#", 1)[1].replace("-", " ") if "#" in url else ""
+            out.append(Link(url=url, text=f"{title} ({anchor})" if anchor and len(anchor) < 60 else title))
+    return tuple(out[:MAX_LINKS])
+
+
+def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
+    values = ci.values or {}
+    findings = [f for f in ci.findings if f.rule != "live-secrets"]
+    secret = next((f for f in ci.findings if f.rule == "live-secrets"), None)
+    warning = ""
+    if secret:
+        warning = f"{secret.title}. {secret.detail} " + " ".join(secret.fixes)
+
+    ranked = [m for m in ci.matches if m.entry_id in kb.entries]
+    entries = [kb.entries[m.entry_id] for m in ranked]
+    primary = entries[0] if entries else None
+    top_finding = findings[0] if findings else None
+
+    if ci.confidence == "none" or (primary is None and top_finding is None):
+        return _unsure_reply(ci, warning)
+
+    sections: list[Section] = []
+    headline = _headline(primary, kb, top_finding)
+    if ci.confidence == "low":
+        headline = "Not sure, but this looks like: " + headline
+
+    if primary is not None:
+        about = [_fill(primary.summary, values)]
+        quote = _ui_quote(primary, kb)
+        if quote:
+            about.insert(0, quote)
+        sections.append(Section("What it means", tuple(about)))
+
+    if findings:
+        where = "In what you pasted above" if ci.carried else "In your paste"
+        lines = tuple(f"- *{f.title}*. {f.detail}" for f in findings)
+        sections.append(Section(where, lines))
+    elif primary is not None and primary.causes:
+        sections.append(Section("Common causes", tuple(f"- {_fill(c, values)}" for c in primary.causes[:5])))
+
+    fixes: list[str] = []
+    for f in findings:
+        fixes.extend(f.fixes)
+    if primary is not None:
+        fixes.extend(_fill(x, values) for x in primary.fixes)
+    fixes = list(dict.fromkeys(fixes))[:MAX_FIXES]
+    if fixes:
+        sections.append(Section("Fix", tuple(f"{i}. {fix}" for i, fix in enumerate(fixes, 1))))
+
+    snippets: list[Snippet] = [f.snippet for f in findings if f.snippet][:MAX_SNIPPETS]
+    if not snippets and primary is not None and primary.snippet is not None:
+        s = primary.snippet
+        snippets.append(Snippet(s.lang, _fill(s.code, values), s.note))
+    for snippet in snippets:
+        sections.append(Section(snippet.note[:1].upper() + snippet.note[1:] if snippet.note else "Example", (),
+                                snippet))
+
+    keys = list(dict.fromkeys(k for f in findings for k in f.config_keys))
+    if primary is not None:
+        keys += [k for k in primary.config_keys if k not in keys]
+    if keys:
+        sections.append(Section("Config keys", (", ".join(f"`{k}`" for k in keys[:8]),)))
+
+    secondary = [e for e, m in zip(entries[1:], ranked[1:], strict=True) if m.score >= 70][:3]
+    if secondary:
+        sections.append(Section("Related", tuple(f"- {_headline(e, kb, None)}" for e in secondary)))
+
+    if ci.confidence == "low":
+        ask = (primary.ask if primary and primary.ask else
+               "Paste the full error JSON (with `error.id`) or the `ui.messages` array, and say which flow it is.")
+        sections.append(Section("To be sure", (ask,)))
+    elif primary is not None and primary.ask and not findings:
+        sections.append(Section("If that is not it", (primary.ask,)))
+
+    if ci.notes:
+        sections.append(Section("Note", ci.notes))
+    return Reply(
+        headline=headline,
+        sections=tuple(sections),
+        links=_links(entries[:4], kb),
+        confidence=ci.confidence,
+        matches=tuple(ranked[:6]),
+        findings=tuple(ci.findings),
+        warning=warning,
+    )
+
+
+def _unsure_reply(ci: ComposeInput, warning: str) -> Reply:
+    lines = [
+        "I could not match this to a Kratos error, UI message or topic I know.",
+        "To answer, I need one of: the full error JSON (with `error.id`), the `ui.messages` array, or the request "
+        "you sent (curl), plus which flow it is (login, registration, settings, recovery, verification) and your "
+        "Kratos version.",
+    ]
+    return Reply(
+        headline="Not sure what this is",
+        sections=(Section("What would settle it", tuple(lines)),) + ((Section("Note", ci.notes),) if ci.notes else ()),
+        links=(),
+        confidence="none",
+        matches=tuple(ci.matches[:6]),
+        findings=tuple(ci.findings),
+        warning=warning,
+    )

@@ -1,0 +1,162 @@
+"""Decide what a parsed JSON value or YAML block is: a Kratos error, UI messages, a flow, an
+identity schema or Kratos config. One value may yield several artifacts (a flow carries UI messages)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from bot.models import Artifact, Flow, IdentitySchema, KratosConfig, KratosError, UiMessage
+
+FLOW_TYPES = ("login", "registration", "settings", "recovery", "verification")
+# Top-level keys of the Kratos config schema: a YAML block starting with one of them is config.
+CONFIG_ROOTS = (
+    "selfservice", "serve", "courier", "identity", "session", "dsn", "secrets", "cookies", "hashers",
+    "feature_flags", "log", "ciphers", "oauth2_provider", "organizations", "database", "preview",
+    "security", "clients", "tracing", "dev", "expose-metrics-port", "oidc", "sms", "version",
+)
+_CONFIG_LINE = re.compile(r"^(" + "|".join(re.escape(k) for k in CONFIG_ROOTS) + r")\s*:(?:\s|$)", re.MULTILINE)
+MAX_YAML = 200_000
+MAX_WALK = 5_000
+
+
+def _walk(value: Any, budget: list[int]):
+    """Yield every dict inside value, breadth first, bounded so a huge paste stays cheap."""
+    queue = [value]
+    while queue and budget[0] > 0:
+        item = queue.pop(0)
+        budget[0] -= 1
+        if isinstance(item, dict):
+            yield item
+            queue.extend(v for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            queue.extend(v for v in item[:500] if isinstance(v, dict | list))
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _ui_messages(messages: Any) -> list[UiMessage]:
+    out = []
+    if isinstance(messages, list):
+        for m in messages[:200]:
+            if isinstance(m, dict) and ("id" in m or "text" in m):
+                out.append(UiMessage(id=_int(m.get("id")), text=str(m.get("text") or ""), type=m.get("type")))
+    return out
+
+
+def _flow_type(d: dict) -> str | None:
+    action = str((d.get("ui") or {}).get("action") or "") if isinstance(d.get("ui"), dict) else ""
+    for source in (action, str(d.get("request_url") or "")):
+        for name in FLOW_TYPES:
+            if f"/self-service/{name}" in source:
+                return name
+    return None
+
+
+def _is_schema(d: dict) -> bool:
+    props = d.get("properties")
+    return isinstance(props, dict) and isinstance(props.get("traits"), dict)
+
+
+def _has_extension(value: Any) -> bool:
+    budget = [MAX_WALK]
+    return any("ory.sh/kratos" in d for d in _walk(value, budget))
+
+
+def classify_json(value: Any, mangled_ory_key: bool = False) -> list[Artifact]:
+    out: list[Artifact] = []
+    if isinstance(value, dict) and isinstance(value.get("error"), dict):
+        e = value["error"]
+        details = e.get("details") if isinstance(e.get("details"), dict) else {}
+        out.append(KratosError(
+            id=e.get("id") if isinstance(e.get("id"), str) else None,
+            code=_int(e.get("code")),
+            status=e.get("status"),
+            reason=e.get("reason"),
+            message=e.get("message"),
+            redirect_browser_to=value.get("redirect_browser_to") or details.get("redirect_browser_to")
+            or e.get("redirect_browser_to"),
+            details=tuple((str(k), str(v)[:500]) for k, v in list(details.items())[:20]),
+        ))
+        return out
+    if isinstance(value, dict) and (_is_schema(value) or _has_extension(value)):
+        out.append(IdentitySchema(schema=value, mangled_key=mangled_ory_key))
+        return out
+    if isinstance(value, dict) and any(k in value for k in ("selfservice", "serve", "courier", "identity")):
+        if not isinstance(value.get("ui"), dict):
+            out.append(KratosConfig(config=value))
+            return out
+    budget = [MAX_WALK]
+    for d in _walk(value, budget):
+        ui = d.get("ui")
+        if isinstance(ui, dict) and ("action" in ui or "nodes" in ui):
+            continue_with = tuple(
+                str(c.get("action")) for c in d.get("continue_with") or [] if isinstance(c, dict)
+            )
+            out.append(Flow(
+                id=d.get("id"), flow_type=_flow_type(d), client=d.get("type"),
+                requested_aal=d.get("requested_aal"), action=ui.get("action"), state=d.get("state"),
+                identity_id=(d.get("identity") or {}).get("id") if isinstance(d.get("identity"), dict) else None,
+                continue_with=continue_with,
+            ))
+            out.extend(_ui_messages(ui.get("messages")))
+            for node in ui.get("nodes") or []:
+                if isinstance(node, dict):
+                    out.extend(_ui_messages(node.get("messages")))
+        elif "messages" in d and "ui" not in d:
+            out.extend(_ui_messages(d.get("messages")))
+    if not out and isinstance(value, list):
+        out.extend(_ui_messages(value))
+    return out
+
+
+def find_yaml_configs(text: str) -> tuple[list[Artifact], list[tuple[int, int]]]:
+    """Kratos config blocks in YAML: from a line `selfservice:` (etc.) to the end of the block."""
+    artifacts: list[Artifact] = []
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while True:
+        m = _CONFIG_LINE.search(text, pos)
+        if m is None:
+            break
+        start = m.start()
+        end = _block_end(text, start)
+        block = text[start:end]
+        pos = max(end, m.end())
+        if len(block) > MAX_YAML:
+            continue
+        try:
+            value = yaml.safe_load(block)
+        except yaml.YAMLError:
+            continue
+        if isinstance(value, dict):
+            artifacts.append(KratosConfig(config=value))
+            spans.append((start, end))
+    return artifacts, spans
+
+
+_YAMLISH = re.compile(r"^(?:\s+\S|[\w.-]+\s*:(?:\s|$)|-\s|#)")
+
+
+def _block_end(text: str, start: int) -> int:
+    """Lines belong to the block while indented or `key:` shaped; prose ends it."""
+    pos = text.find("\n", start)
+    if pos == -1:
+        return len(text)
+    while pos < len(text):
+        nxt = text.find("\n", pos + 1)
+        line = text[pos + 1: nxt if nxt != -1 else len(text)]
+        if line.strip() and not _YAMLISH.match(line):
+            return pos
+        if nxt == -1:
+            return len(text)
+        pos = nxt
+    return len(text)

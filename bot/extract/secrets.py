@@ -1,0 +1,72 @@
+"""Find live credentials in a paste so the reply can mask them and tell the user to revoke them.
+
+Template variables (`{{sessionCookie}}`) and obvious placeholders are not secrets. Patterns are
+anchored on a fixed prefix and use bounded character classes, so they run in linear time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# (kind, pattern, group holding the secret value, group holding a name or None)
+_PATTERNS: tuple[tuple[str, re.Pattern[str], int, int | None], ...] = (
+    ("session_cookie", re.compile(r"\b(ory_kratos_session|ory_session_[A-Za-z0-9_]{1,80})=([^;\s'\"]{8,8192})"), 2, 1),
+    ("csrf_cookie", re.compile(r"\b(csrf_token_[A-Fa-f0-9]{8,128})=([^;\s'\"]{8,1024})"), 2, 1),
+    ("session_token", re.compile(r"\b(ory_st_[A-Za-z0-9_-]{8,512})"), 1, None),
+    ("access_token", re.compile(r"\b(ory_at_[A-Za-z0-9_.-]{8,2048})"), 1, None),
+    ("refresh_token", re.compile(r"\b(ory_rt_[A-Za-z0-9_.-]{8,2048})"), 1, None),
+    ("api_key", re.compile(r"\b(ory_(?:pat|apikey|ak)_[A-Za-z0-9_-]{8,512})"), 1, None),
+    ("session_token", re.compile(r"(?i)\b(x-session-token)\s*:\s*([^\s'\"{}]{8,4096})"), 2, 1),
+    ("bearer", re.compile(r"(?i)\b(authorization)\s*:\s*bearer\s+([^\s'\"{}]{8,8192})"), 2, 1),
+    ("bearer", re.compile(r"(?i)\b(bearer)\s+([A-Za-z0-9_.~+/-]{16,8192}=*)"), 2, 1),
+    ("session_token", re.compile(r'"(session_token)"\s*:\s*"([^"{}\s]{8,4096})"'), 2, 1),
+    ("password", re.compile(r'"((?:new_)?password)"\s*:\s*"([^"\n]{1,512})"'), 2, 1),
+    ("password", re.compile(r"(?i)\b(password)\s*[:=]\s*(?!\s*\{\{)([^\s'\",;]{4,512})"), 2, 1),
+    ("password", re.compile(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'\"]{1,256}:([^\s@/'\"{}]{1,256})@"), 1, None),
+    ("csrf_token", re.compile(r'"(csrf_token)"\s*:\s*"([^"{}\s]{16,1024})"'), 2, 1),
+    ("jwt", re.compile(r"\b(eyJ[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{8,4096})"), 1, None),
+)
+_PLACEHOLDER = re.compile(r"(?i)^(?:\.{3}|x{3,}|\*{3,}|<[^>]*>|\$\{?\w+\}?|your[-_ ]?\w*|changeme|secret|password|example|string|redacted|\{\{.*)$")
+# Live cookies and tokens are to be revoked; a password or CSRF token is masked but not "live".
+LIVE_KINDS = {"session_cookie", "session_token", "access_token", "refresh_token", "api_key", "bearer", "jwt"}
+
+
+@dataclass(frozen=True)
+class SecretHit:
+    kind: str
+    name: str
+    value: str
+
+    @property
+    def masked(self) -> str:
+        return mask(self.value, self.kind)
+
+
+def mask(value: str, kind: str = "") -> str:
+    """Keep a 4-character prefix of long tokens so the user can tell which one is meant."""
+    if kind == "password" or len(value) <= 12:
+        return "****"
+    return value[:4] + "…****"
+
+
+def find_secrets(text: str) -> list[SecretHit]:
+    hits: list[SecretHit] = []
+    seen: set[str] = set()
+    for kind, pattern, group, name_group in _PATTERNS:
+        for m in pattern.finditer(text):
+            value = m.group(group)
+            if value in seen or _PLACEHOLDER.match(value):
+                continue
+            seen.add(value)
+            name = m.group(name_group) if name_group else kind
+            hits.append(SecretHit(kind=kind, name=name, value=value))
+    return hits
+
+
+def scrub(text: str, secrets: list[SecretHit] | tuple[SecretHit, ...]) -> str:
+    """Replace every secret value in `text` with its masked form, longest first."""
+    for hit in sorted(secrets, key=lambda h: len(h.value), reverse=True):
+        if len(hit.value) >= 4 and hit.value in text:
+            text = text.replace(hit.value, hit.masked)
+    return text

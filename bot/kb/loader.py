@@ -1,0 +1,307 @@
+"""Load and validate the knowledge base: YAML entries checked against the generated fact tables.
+
+Validation is strict because a wrong entry turns into a confident wrong answer: unknown keys,
+duplicate ids, doc URLs or anchors that are not in the docs index, config keys Kratos does not
+have and endpoints the API does not have are all errors that name the file and the entry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+KINDS = ("error_id", "ui_message", "reason", "topic")
+ENTRY_KEYS = {
+    "id", "kind", "error_id", "ui_id", "reason", "phrasings", "keywords", "title", "summary",
+    "causes", "fixes", "config_keys", "endpoints", "docs", "snippet", "related", "ask", "verified_by",
+}
+KIND_KEY = {"error_id": "error_id", "ui_message": "ui_id", "reason": "reason", "topic": "phrasings"}
+SNIPPET_KEYS = {"lang", "code", "note"}
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+DOC_HOSTS = ("https://www.ory.com/docs/", "https://www.ory.sh/docs/")
+
+
+class KnowledgeError(Exception):
+    """The knowledge base is invalid; `problems` lists every problem found, not just the first."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(f"{len(problems)} problem(s) in the knowledge base:\n" + "\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Snippet:
+    lang: str
+    code: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    kind: str
+    title: str
+    summary: str
+    source: str
+    error_id: str | None = None
+    ui_id: int | None = None
+    reason: str | None = None
+    phrasings: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    causes: tuple[str, ...] = ()
+    fixes: tuple[str, ...] = ()
+    config_keys: tuple[str, ...] = ()
+    endpoints: tuple[str, ...] = ()
+    docs: tuple[str, ...] = ()
+    snippet: Snippet | None = None
+    related: tuple[str, ...] = ()
+    ask: str = ""
+    verified_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Fact tables generated from Kratos (see scripts/gen_facts.py); read-only lookups."""
+
+    commit: str
+    ui_messages: dict[int, dict]
+    error_ids: dict[str, dict]
+    reasons: dict[str, dict]
+    config_keys: dict[str, dict]
+    endpoints: dict[str, dict]  # "METHOD /path" -> row
+    docs: dict[str, dict]  # canonical page URL -> row
+
+    def doc_page(self, url: str) -> dict | None:
+        page = url.split("#", 1)[0].rstrip("/")
+        for host in DOC_HOSTS:
+            if page.startswith(host):
+                return self.docs.get(DOC_HOSTS[0] + page[len(host):])
+        return None
+
+    def doc_url_ok(self, url: str) -> bool:
+        page = self.doc_page(url)
+        if page is None:
+            return False
+        anchor = url.split("#", 1)[1] if "#" in url else None
+        return anchor is None or anchor in page["anchors"]
+
+    def config_key(self, key: str) -> dict | None:
+        """Look a key path up; concrete map keys and array indexes match their `<name>` / `[]` rows."""
+        if key in self.config_keys:
+            return self.config_keys[key]
+        return self.config_keys.get(_generic_key(key, self.config_keys))
+
+
+def _generic_key(key: str, known: dict[str, dict]) -> str:
+    parts = re.sub(r"\[\d*\]", ".[]", key).replace("..", ".").split(".")
+    path = ""
+    for part in parts:
+        if not part:
+            continue
+        candidate = f"{path}.{part}" if path else part
+        if part == "[]":
+            candidate = f"{path}[]"
+        if candidate in known:
+            path = candidate
+            continue
+        wildcard = f"{path}.<name>" if path else "<name>"
+        path = wildcard if wildcard in known else candidate
+    return path
+
+
+@dataclass
+class KnowledgeBase:
+    facts: Facts
+    entries: dict[str, Entry] = field(default_factory=dict)
+    by_error_id: dict[str, Entry] = field(default_factory=dict)
+    by_ui_id: dict[int, Entry] = field(default_factory=dict)
+    by_reason: dict[str, Entry] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        out = {kind: 0 for kind in KINDS}
+        for entry in self.entries.values():
+            out[entry.kind] += 1
+        return out
+
+
+def default_knowledge_dir() -> Path:
+    env = os.environ.get("KRATOS_BOT_KNOWLEDGE")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here.parent / "knowledge", here / "_knowledge"):
+        if (candidate / "facts").is_dir():
+            return candidate
+    raise FileNotFoundError("no knowledge directory found; set KRATOS_BOT_KNOWLEDGE")
+
+
+def load_facts(directory: Path) -> Facts:
+    def table(name: str) -> tuple[str, list[dict]]:
+        doc = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
+        return doc["commit"], doc["rows"]
+
+    commit, ui = table("ui_messages")
+    _, errors = table("error_ids")
+    _, reasons = table("reasons")
+    _, keys = table("config_keys")
+    _, endpoints = table("endpoints")
+    _, docs = table("docs")
+    return Facts(
+        commit=commit,
+        ui_messages={row["id"]: row for row in ui},
+        error_ids={row["id"]: row for row in errors},
+        reasons={row["text"]: row for row in reasons},
+        config_keys={row["key"]: row for row in keys},
+        endpoints={f"{row['method']} {row['path']}": row for row in endpoints},
+        docs={row["url"]: row for row in docs},
+    )
+
+
+def _strings(value: Any, where: str, name: str, problems: list[str]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        problems.append(f"{where}: `{name}` must be a list of non-empty strings")
+        return ()
+    return tuple(value)
+
+
+def _entry(raw: Any, where: str, facts: Facts, problems: list[str]) -> Entry | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: an entry must be a mapping")
+        return None
+    unknown = set(raw) - ENTRY_KEYS
+    if unknown:
+        problems.append(f"{where}: unknown key(s) {sorted(unknown)}")
+    entry_id, kind = raw.get("id"), raw.get("kind")
+    if not isinstance(entry_id, str) or not ID_RE.match(entry_id):
+        problems.append(f"{where}: `id` missing or not of the form [a-z0-9][a-z0-9._-]*")
+        return None
+    where = f"{where} ({entry_id})"
+    if kind not in KINDS:
+        problems.append(f"{where}: `kind` must be one of {', '.join(KINDS)}")
+        return None
+    for name in ("title", "summary"):
+        if not isinstance(raw.get(name), str) or not raw[name].strip():
+            problems.append(f"{where}: `{name}` is required")
+    if raw.get(KIND_KEY[kind]) is None:
+        problems.append(f"{where}: kind {kind} needs `{KIND_KEY[kind]}`")
+        return None
+    for other_kind, key in KIND_KEY.items():
+        if other_kind != kind and key in raw:
+            problems.append(f"{where}: `{key}` belongs to kind {other_kind}")
+
+    error_id = raw.get("error_id")
+    if kind == "error_id" and error_id not in facts.error_ids:
+        problems.append(f"{where}: error id {error_id!r} is not a Kratos error id")
+    ui_id = raw.get("ui_id")
+    if kind == "ui_message" and ui_id not in facts.ui_messages:
+        problems.append(f"{where}: UI message id {ui_id!r} does not exist in Kratos")
+    reason = raw.get("reason")
+    if kind == "reason" and reason not in facts.reasons:
+        problems.append(f"{where}: reason {reason!r} is not a literal Kratos error string")
+    phrasings = _strings(raw.get("phrasings"), where, "phrasings", problems)
+    if kind == "topic" and len(phrasings) < 2:
+        problems.append(f"{where}: a topic needs at least two phrasings")
+    if kind != "topic" and not raw.get("verified_by"):
+        problems.append(f"{where}: `verified_by` is required for kind {kind}")
+
+    config_keys = _strings(raw.get("config_keys"), where, "config_keys", problems)
+    for key in config_keys:
+        if facts.config_key(key) is None:
+            problems.append(f"{where}: config key {key!r} does not exist in Kratos")
+    endpoints = _strings(raw.get("endpoints"), where, "endpoints", problems)
+    for endpoint in endpoints:
+        if endpoint not in facts.endpoints:
+            problems.append(f"{where}: endpoint {endpoint!r} is not in the Kratos API")
+    docs = _strings(raw.get("docs"), where, "docs", problems)
+    for url in docs:
+        if not facts.doc_url_ok(url):
+            problems.append(f"{where}: doc URL {url} is not a page (or anchor) in the docs index")
+
+    snippet = None
+    if raw.get("snippet") is not None:
+        s = raw["snippet"]
+        if not isinstance(s, dict) or set(s) - SNIPPET_KEYS or not isinstance(s.get("code"), str):
+            problems.append(f"{where}: `snippet` must be {{lang, code, note}} with `code` a string")
+        else:
+            snippet = Snippet(lang=str(s.get("lang", "")), code=s["code"].rstrip("\n"), note=str(s.get("note", "")))
+
+    return Entry(
+        id=entry_id,
+        kind=kind,
+        title=str(raw.get("title", "")).strip(),
+        summary=" ".join(str(raw.get("summary", "")).split()),
+        source=where,
+        error_id=error_id,
+        ui_id=ui_id,
+        reason=reason,
+        phrasings=phrasings,
+        keywords=_strings(raw.get("keywords"), where, "keywords", problems),
+        causes=tuple(" ".join(c.split()) for c in _strings(raw.get("causes"), where, "causes", problems)),
+        fixes=tuple(" ".join(f.split()) for f in _strings(raw.get("fixes"), where, "fixes", problems)),
+        config_keys=config_keys,
+        endpoints=endpoints,
+        docs=docs,
+        snippet=snippet,
+        related=_strings(raw.get("related"), where, "related", problems),
+        ask=" ".join(str(raw.get("ask") or "").split()),
+        verified_by=_strings(raw.get("verified_by"), where, "verified_by", problems),
+    )
+
+
+def _yaml_files(directory: Path) -> Iterable[Path]:
+    return sorted(p for p in directory.rglob("*.yaml") if "facts" not in p.relative_to(directory).parts)
+
+
+def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
+    """Load every YAML file under `directory`; raise KnowledgeError listing all problems."""
+    directory = directory or default_knowledge_dir()
+    facts = load_facts(directory / "facts")
+    kb = KnowledgeBase(facts=facts)
+    problems: list[str] = []
+    for path in _yaml_files(directory):
+        rel = path.relative_to(directory)
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            problems.append(f"{rel}: not valid YAML: {exc}")
+            continue
+        if not isinstance(doc, dict) or set(doc) != {"entries"} or not isinstance(doc["entries"], list):
+            problems.append(f"{rel}: the file must hold exactly one key, `entries`, a list")
+            continue
+        for index, raw in enumerate(doc["entries"]):
+            entry = _entry(raw, f"{rel}[{index}]", facts, problems)
+            if entry is None:
+                continue
+            if entry.id in kb.entries:
+                problems.append(f"{entry.source}: duplicate id, first defined in {kb.entries[entry.id].source}")
+                continue
+            kb.entries[entry.id] = entry
+            index_map: dict[Any, Entry] | None = None
+            key: Any = None
+            if entry.kind == "error_id":
+                index_map, key = kb.by_error_id, entry.error_id
+            elif entry.kind == "ui_message":
+                index_map, key = kb.by_ui_id, entry.ui_id
+            elif entry.kind == "reason":
+                index_map, key = kb.by_reason, entry.reason
+            if index_map is not None:
+                if key in index_map:
+                    problems.append(f"{entry.source}: {key!r} already has entry {index_map[key].id}")
+                else:
+                    index_map[key] = entry
+    for entry in kb.entries.values():
+        for rel_id in entry.related:
+            if rel_id not in kb.entries:
+                problems.append(f"{entry.source}: related entry {rel_id!r} does not exist")
+    if problems:
+        raise KnowledgeError(problems)
+    return kb

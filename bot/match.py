@@ -1,0 +1,185 @@
+"""Match knowledge: exact lookups first (error id, UI message id, literal reason), then the
+analyzers' findings, then fuzzy matching of the user's words against topic phrasings and known
+message texts. One ranking decides the confidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process, utils
+
+from bot.kb.loader import Entry, KnowledgeBase
+from bot.models import Finding, KratosError, Match, UiMessage
+
+STOPWORDS = frozenset(
+    "a an the i me my we our you your it its is are was be been am do does did to of in on at for with "
+    "and or but if so as by from this that these those there here what which who how why when where can "
+    "could should would will shall may might must please hi hello hey thanks thank ory kratos just also "
+    "about into than then them they he she his her not no yes any some all get got have has had want "
+    "need use using ok okay".split()
+)
+_WORD = re.compile(r"[a-z0-9_./-]+")
+_ERROR_ID_TOKEN = re.compile(r"\b([a-z]+(?:_[a-z0-9]+){1,6})\b")
+MIN_TOPIC_WORDS = 2
+TOPIC_CUTOFF = 55
+TEXT_CUTOFF = 85
+
+
+def content_words(text: str) -> str:
+    words = [w.strip("./-") for w in _WORD.findall(text.lower())]
+    return " ".join(w for w in words if w and w not in STOPWORDS)
+
+
+def _format_regex(text: str) -> re.Pattern[str] | None:
+    if "%" not in text:
+        return None
+    parts = re.split(r"%[-+# 0]*\d*(?:\.\d+)?[sdvqfx]", text)
+    if len(parts) == 1:
+        return None
+    return re.compile(".{0,500}?".join(re.escape(p) for p in parts), re.DOTALL)
+
+
+@dataclass
+class Index:
+    """Everything prepared once per knowledge base load, so a message costs only lookups."""
+
+    kb: KnowledgeBase
+    topic_choices: list[str] = field(default_factory=list)
+    topic_ids: list[str] = field(default_factory=list)
+    text_choices: list[str] = field(default_factory=list)
+    text_ids: list[str] = field(default_factory=list)
+    reason_patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+    keywords: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, kb: KnowledgeBase) -> Index:
+        index = cls(kb)
+        for entry in kb.entries.values():
+            if entry.kind == "topic":
+                for phrase in (*entry.phrasings, entry.title):
+                    words = content_words(phrase)
+                    if words:
+                        index.topic_choices.append(words)
+                        index.topic_ids.append(entry.id)
+            for kw in entry.keywords:
+                index.keywords.append((re.compile(r"(?<![\w.])" + re.escape(kw.lower()) + r"(?![\w])"), entry.id))
+        for entry in kb.by_reason.values():
+            index._add_text(entry.reason or "", entry.id)
+            pattern = _format_regex(entry.reason or "")
+            if pattern:
+                index.reason_patterns.append((pattern, entry.id))
+        for ui_id, entry in kb.by_ui_id.items():
+            text = kb.facts.ui_messages[ui_id].get("text") or ""
+            if len(text) > 12 and not text.startswith("{"):
+                index._add_text(text, entry.id)
+        for error_id, entry in kb.by_error_id.items():
+            for reason in kb.facts.error_ids[error_id]["reasons"]:
+                index._add_text(reason, entry.id)
+                pattern = _format_regex(reason)
+                if pattern:
+                    index.reason_patterns.append((pattern, entry.id))
+        return index
+
+    def _add_text(self, text: str, entry_id: str) -> None:
+        if text and "{" not in text[:1]:
+            self.text_choices.append(utils.default_process(text))
+            self.text_ids.append(entry_id)
+
+
+def _reason_entry(index: Index, reason: str) -> Entry | None:
+    kb = index.kb
+    if reason in kb.by_reason:
+        return kb.by_reason[reason]
+    for pattern, entry_id in index.reason_patterns:
+        if pattern.fullmatch(reason):
+            return kb.entries[entry_id]
+    return None
+
+
+def exact_matches(index: Index, artifacts, prose: str) -> list[Match]:
+    kb = index.kb
+    out: list[Match] = []
+    for a in artifacts:
+        if isinstance(a, KratosError):
+            if a.id and a.id in kb.by_error_id:
+                out.append(Match(kb.by_error_id[a.id].id, 100, "exact-error-id"))
+            if a.reason:
+                entry = _reason_entry(index, a.reason)
+                if entry:
+                    out.append(Match(entry.id, 98 if not a.id else 90, "exact-reason"))
+        elif isinstance(a, UiMessage):
+            if a.id is not None and a.id in kb.by_ui_id:
+                out.append(Match(kb.by_ui_id[a.id].id, 100 if a.text else 95, "exact-ui-id"))
+    for token in set(_ERROR_ID_TOKEN.findall(prose.lower())):
+        if token in kb.by_error_id:
+            out.append(Match(kb.by_error_id[token].id, 92, "error-id-in-text"))
+    return out
+
+
+def text_matches(index: Index, artifacts, prose: str) -> list[Match]:
+    """Known message texts pasted without their id (a reason line, a UI message text)."""
+    queries = [a.text for a in artifacts if isinstance(a, UiMessage) and a.id is None and a.text]
+    queries += [a.reason for a in artifacts if isinstance(a, KratosError) and a.reason and not a.id]
+    if 20 <= len(prose) <= 600:
+        queries.append(prose)
+    out: list[Match] = []
+    for query in queries:
+        q = utils.default_process(query[:600])
+        for _, score, i in process.extract(q, index.text_choices, scorer=fuzz.partial_ratio,
+                                           processor=None, score_cutoff=TEXT_CUTOFF, limit=3):
+            if len(index.text_choices[i]) > 0.5 * len(q) or query is not prose:
+                out.append(Match(index.text_ids[i], float(score) - 5, "fuzzy-text"))
+    return out
+
+
+def topic_matches(index: Index, prose: str) -> list[Match]:
+    words = content_words(prose[:2000])
+    if len(words.split()) < MIN_TOPIC_WORDS and not any(p.search(prose.lower()) for p, _ in index.keywords):
+        return []
+    best: dict[str, float] = {}
+    if words:
+        for _, score, i in process.extract(words, index.topic_choices, scorer=_topic_score, processor=None,
+                                           score_cutoff=40, limit=25):
+            entry_id = index.topic_ids[i]
+            best[entry_id] = max(best.get(entry_id, 0), score)
+    lowered = prose.lower()
+    for pattern, entry_id in index.keywords:
+        if index.kb.entries[entry_id].kind == "topic" and pattern.search(lowered):
+            best[entry_id] = best.get(entry_id, 35) + 12
+    return [Match(e, min(99.0, s), "fuzzy-topic") for e, s in best.items() if s >= TOPIC_CUTOFF]
+
+
+def _topic_score(query: str, choice: str, **kwargs) -> float:
+    # token_set alone rewards any query that merely contains a short phrasing; averaging with
+    # token_sort keeps long, unrelated messages from scoring high on every topic.
+    return 0.6 * fuzz.token_set_ratio(query, choice) + 0.4 * fuzz.token_sort_ratio(query, choice)
+
+
+def finding_matches(findings: list[Finding], kb: KnowledgeBase) -> list[Match]:
+    out = []
+    for f in findings:
+        for rank, entry_id in enumerate(f.entries):
+            if entry_id in kb.entries:
+                out.append(Match(entry_id, f.score - 3 * rank, f"finding:{f.rule}"))
+    return out
+
+
+def rank(matches: list[Match]) -> list[Match]:
+    best: dict[str, Match] = {}
+    for m in matches:
+        if m.entry_id not in best or m.score > best[m.entry_id].score:
+            best[m.entry_id] = m
+    return sorted(best.values(), key=lambda m: -m.score)
+
+
+def confidence(matches: list[Match], findings: list[Finding]) -> str:
+    top = max([m.score for m in matches] + [f.score for f in findings if f.severity != "info"] + [0])
+    if top >= 88:
+        return "high"
+    if top >= 72:
+        return "medium"
+    if top >= TOPIC_CUTOFF:
+        return "low"
+    return "none"

@@ -1,0 +1,144 @@
+"""The triage pipeline: normalize -> extract -> analyze -> match -> compose, plus thread memory.
+
+Plain functions over plain data; Slack, the CLI and the tests all call `Triage.answer`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from bot.analyze import Evidence, analyze
+from bot.analyze.flowkit import base_url
+from bot.context import ContextStore, MemoryContextStore, Turn, redact
+from bot.extract import Extraction, extract
+from bot.extract.secrets import scrub
+from bot.kb.loader import KnowledgeBase
+from bot.match import (
+    Index,
+    confidence,
+    exact_matches,
+    finding_matches,
+    rank,
+    text_matches,
+    topic_matches,
+)
+from bot.models import Curl, Flow, FlowId, IdentitySchema, KratosConfig, KratosError, Reply, UiMessage
+from bot.normalize import normalize
+from bot.compose import ComposeInput, compose
+
+MAX_INPUT = 300_000  # characters analysed; a bigger paste is read up to here and the reply says so
+MEANINGFUL = (KratosError, UiMessage, Flow, Curl, IdentitySchema, KratosConfig)
+_FOLLOWUP = re.compile(
+    r"(?i)\b(this|that|it|above|response|answer|error|next step|what now|what should|what do i|why|how do i fix|"
+    r"still|same|again|then)\b"
+)
+
+
+class Triage:
+    def __init__(self, kb: KnowledgeBase, store: ContextStore | None = None):
+        self.kb = kb
+        self.index = Index.build(kb)
+        self.store: ContextStore = store or MemoryContextStore()
+
+    def answer(self, raw: str, thread: str | None = None, bot_user_id: str | None = None) -> Reply:
+        notes: list[str] = []
+        text = raw if isinstance(raw, str) else str(raw)
+        if len(text) > MAX_INPUT:
+            notes.append(f"Your message is {len(text) // 1024} KB; I read the first {MAX_INPUT // 1000} KB. "
+                         "Paste only the error and the request that caused it.")
+            text = text[:MAX_INPUT]
+        message = normalize(text, bot_user_id)
+        if message.binary:
+            notes.append("Part of the message was binary data; I ignored those bytes.")
+        if not message.text:
+            return compose(ComposeInput([], [], "none", notes=tuple(notes)), self.kb)
+        extraction = extract(message)
+        history = self.store.history(thread) if thread else ()
+
+        focus = extraction.artifacts
+        carried = False
+        topics = topic_matches(self.index, extraction.prose)
+        best_topic = max((m.score for m in topics), default=0)
+        if not any(isinstance(a, MEANINGFUL) for a in focus) and history and self._is_followup(
+            extraction.prose, best_topic
+        ):
+            previous = next((t for t in reversed(history) if any(isinstance(a, MEANINGFUL) for a in t.artifacts)), None)
+            if previous is not None:
+                focus = previous.artifacts + focus
+                carried = True
+
+        ev = Evidence(focus=focus, prose=extraction.prose, history=history, carried=carried)
+        findings = analyze(ev, self.kb)
+        matches = exact_matches(self.index, focus, extraction.prose)
+        matches += finding_matches(findings, self.kb)
+        matches += text_matches(self.index, focus, extraction.prose)
+        matches += topics
+        if carried and not matches:
+            previous_ids = next((t.entry_ids for t in reversed(history) if t.entry_ids), ())
+            matches += [dataclasses.replace(m) for m in self._as_matches(previous_ids)]
+        ranked = [dataclasses.replace(m, kind=self.kb.entries[m.entry_id].kind) for m in rank(matches)
+                  if m.entry_id in self.kb.entries]
+        level = confidence(ranked, findings)
+        values = self._values(ev)
+        reply = compose(ComposeInput(ranked, findings, level, carried, values, tuple(notes)), self.kb)
+        reply = _scrub_reply(reply, extraction)
+        if thread:
+            self.store.append(thread, Turn(
+                artifacts=tuple(redact(a, extraction.secrets) for a in extraction.artifacts),
+                entry_ids=tuple(m.entry_id for m in ranked[:5]),
+                rules=tuple(f.rule for f in findings),
+                prose=extraction.prose[:500],
+            ))
+        return reply
+
+    def _as_matches(self, entry_ids):
+        from bot.models import Match
+
+        return [Match(e, 70 - i, "thread-context") for i, e in enumerate(entry_ids)]
+
+    @staticmethod
+    def _is_followup(prose: str, best_topic: float) -> bool:
+        words = prose.split()
+        if not words:
+            return True
+        return len(words) <= 30 and bool(_FOLLOWUP.search(prose)) and best_topic < 75
+
+    @staticmethod
+    def _values(ev: Evidence) -> dict:
+        """Values for snippet placeholders, newest first: flow ids and the Kratos base URL."""
+        values: dict[str, str] = {}
+        errors = ev.of(KratosError) + ev.earlier(KratosError)
+        for error in errors:
+            target = error.redirect_browser_to or ""
+            flow = (parse_qs(urlsplit(target).query).get("flow") or [None])[0]
+            if flow:
+                values.setdefault("flow_id", flow)
+                if "settings" in target:
+                    values.setdefault("settings_flow_id", flow)
+        for flow_id in ev.of(FlowId) + ev.earlier(FlowId):
+            if flow_id.valid:
+                values.setdefault("flow_id", flow_id.value)
+        curls = ev.of(Curl) + ev.earlier(Curl)
+        if curls:
+            values["base_url"] = base_url(curls[0])
+        return values
+
+
+def _scrub_reply(reply: Reply, extraction: Extraction) -> Reply:
+    """Last line of defence: no secret value from the input survives in any reply text."""
+    if not extraction.secrets:
+        return reply
+    s = extraction.secrets
+
+    def section(sec):
+        code = sec.code and dataclasses.replace(sec.code, code=scrub(sec.code.code, s))
+        return dataclasses.replace(sec, title=scrub(sec.title, s), lines=tuple(scrub(x, s) for x in sec.lines), code=code)
+
+    return dataclasses.replace(
+        reply,
+        headline=scrub(reply.headline, s),
+        warning=scrub(reply.warning, s),
+        sections=tuple(section(sec) for sec in reply.sections),
+    )

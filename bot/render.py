@@ -1,0 +1,115 @@
+"""Render a Reply for Slack (mrkdwn text and Block Kit) or for a terminal.
+
+Slack limits: 3,000 characters per section text, 50 blocks per message, 40,000 characters of
+message text. Code blocks are cut before a limit, never in the middle of a fence.
+"""
+
+from __future__ import annotations
+
+import json
+
+from bot.models import Reply, Section
+
+SECTION_LIMIT = 3000
+BLOCK_LIMIT = 50
+TEXT_LIMIT = 39_000
+CODE_LIMIT = 2_600
+
+
+def _escape(text: str) -> str:
+    # Slack reads & < > as control characters in mrkdwn; escaped, they show as typed.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _code(code: str, limit: int = CODE_LIMIT) -> str:
+    if len(code) > limit:
+        code = code[: code.rfind("\n", 0, limit)] + "\n… (cut here; the rest is unchanged)"
+    return code
+
+
+def _section_mrkdwn(section: Section) -> str:
+    parts = [f"*{section.title}*"]
+    parts.extend(_escape(line) for line in section.lines)
+    if section.code is not None:
+        parts.append("```\n" + _escape(_code(section.code.code)) + "\n```")
+    return "\n".join(parts)
+
+
+def to_mrkdwn(reply: Reply) -> str:
+    chunks = []
+    if reply.warning:
+        chunks.append(":warning: *" + _escape(reply.warning) + "*")
+    chunks.append("*" + _escape(reply.headline) + "*")
+    chunks.extend(_section_mrkdwn(s) for s in reply.sections)
+    if reply.links:
+        chunks.append("*Docs:* " + " · ".join(f"<{link.url}|{_escape(link.text)}>" for link in reply.links))
+    text = "\n\n".join(chunks)
+    if len(text) > TEXT_LIMIT:
+        text = text[: text.rfind("\n\n", 0, TEXT_LIMIT)] + "\n\n_(answer cut to fit Slack)_"
+    return text
+
+
+def _split(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """Split at line breaks outside code fences so every piece stays valid mrkdwn."""
+    if len(text) <= limit:
+        return [text]
+    pieces, current, in_fence = [], "", False
+    for line in text.split("\n"):
+        candidate = (current + "\n" + line) if current else line
+        if len(candidate) > limit - 4 and current:
+            pieces.append(current + ("\n```" if in_fence else ""))
+            current = ("```\n" if in_fence else "") + line
+        else:
+            current = candidate
+        if line.startswith("```"):
+            in_fence = not in_fence
+    if current:
+        pieces.append(current)
+    return [p[:limit] for p in pieces]
+
+
+def to_blocks(reply: Reply) -> list[dict]:
+    blocks: list[dict] = []
+    if reply.warning:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": ":warning: *" + _escape(reply.warning)[:2900] + "*"}})
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*" + _escape(reply.headline)[:2900] + "*"}})
+    for section in reply.sections:
+        for piece in _split(_section_mrkdwn(section)):
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": piece}})
+    if reply.links:
+        elements = [{"type": "mrkdwn", "text": f"<{link.url}|{_escape(link.text)}>"} for link in reply.links[:9]]
+        blocks.append({"type": "context", "elements": elements})
+    if len(blocks) > BLOCK_LIMIT:
+        blocks = blocks[: BLOCK_LIMIT - 1] + [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "_(answer cut to fit Slack)_"}}
+        ]
+    return blocks
+
+
+def to_text(reply: Reply) -> str:
+    out = []
+    if reply.warning:
+        out.append("!! " + reply.warning)
+        out.append("")
+    out.append(reply.headline.replace("`", ""))
+    for section in reply.sections:
+        out.append("")
+        out.append(section.title.upper())
+        out.extend("  " + line.replace("*", "") for line in section.lines)
+        if section.code is not None:
+            out.extend("    " + line for line in section.code.code.split("\n"))
+    if reply.links:
+        out.append("")
+        out.append("DOCS")
+        out.extend(f"  {link.text}: {link.url}" for link in reply.links)
+    return "\n".join(out)
+
+
+def to_json(reply: Reply) -> str:
+    return json.dumps({
+        "reply": to_mrkdwn(reply),
+        "blocks": to_blocks(reply),
+        "matches": [{"id": m.entry_id, "kind": m.kind, "why": m.why, "score": round(m.score)} for m in reply.matches],
+        "findings": [f.rule for f in reply.findings],
+        "confidence": reply.confidence,
+    }, ensure_ascii=False)
