@@ -12,6 +12,11 @@ from bot.models import Finding, Link, Match, Reply, Section, Snippet
 MAX_FIXES = 8
 MAX_LINKS = 4
 MAX_SNIPPETS = 2
+RELATED_SCORE = 70
+_CODE_TITLES = {"bash": "Request", "json": "Schema", "yaml": "Config", "js": "Code", "javascript": "Code"}
+# Bold markers that each renderer turns into its own syntax (Slack `*`, nothing in a terminal).
+BOLD_OPEN, BOLD_CLOSE = "\u27ea", "\u27eb"
+MAX_ENTRY_FIXES_WITH_FINDINGS = 2
 _PLACEHOLDER = re.compile(r"\{(flow_id|settings_flow_id|base_url)\}")
 
 
@@ -95,7 +100,7 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
 
     if findings:
         where = "In what you pasted above" if ci.carried else "In your paste"
-        lines = tuple(f"- *{f.title}*. {f.detail}" for f in findings)
+        lines = tuple(f"- {BOLD_OPEN}{f.title}{BOLD_CLOSE}. {f.detail}" for f in findings)
         sections.append(Section(where, lines))
     elif primary is not None and primary.causes:
         sections.append(Section("Common causes", tuple(f"- {_fill(c, values)}" for c in primary.causes[:5])))
@@ -104,7 +109,9 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     for f in findings:
         fixes.extend(f.fixes)
     if primary is not None:
-        fixes.extend(_fill(x, values) for x in primary.fixes)
+        # The findings already say what to do about this paste; the entry adds only its top advice.
+        entry_fixes = [_fill(x, values) for x in primary.fixes]
+        fixes.extend(entry_fixes[:MAX_ENTRY_FIXES_WITH_FINDINGS] if findings else entry_fixes)
     fixes = list(dict.fromkeys(fixes))[:MAX_FIXES]
     if fixes:
         sections.append(Section("Fix", tuple(f"{i}. {fix}" for i, fix in enumerate(fixes, 1))))
@@ -114,8 +121,8 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
         s = primary.snippet
         snippets.append(Snippet(s.lang, _fill(s.code, values), s.note))
     for snippet in snippets:
-        sections.append(Section(snippet.note[:1].upper() + snippet.note[1:] if snippet.note else "Example", (),
-                                snippet))
+        title = _CODE_TITLES.get(snippet.lang, "Example")
+        sections.append(Section(title, (snippet.note,) if snippet.note else (), snippet))
 
     keys = list(dict.fromkeys(k for f in findings for k in f.config_keys))
     if primary is not None:
@@ -123,7 +130,7 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     if keys:
         sections.append(Section("Config keys", (", ".join(f"`{k}`" for k in keys[:8]),)))
 
-    secondary = [e for e, m in zip(entries[1:], ranked[1:], strict=True) if m.score >= 70][:3]
+    secondary = [e for e, m in zip(entries[1:], ranked[1:], strict=True) if m.score >= RELATED_SCORE][:3]
     if secondary:
         sections.append(Section("Related", tuple(f"- {_headline(e, kb, None)}" for e in secondary)))
 
@@ -139,7 +146,7 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     return Reply(
         headline=headline,
         sections=tuple(sections),
-        links=_links(entries[:4], kb),
+        links=_links(([primary] if primary else []) + secondary, kb),
         confidence=ci.confidence,
         matches=tuple(ranked[:6]),
         findings=tuple(ci.findings),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from bot.compose import BOLD_CLOSE, BOLD_OPEN
 from bot.models import Reply, Section
 
 SECTION_LIMIT = 3000
@@ -27,9 +28,13 @@ def _code(code: str, limit: int = CODE_LIMIT) -> str:
     return code
 
 
+def _bold(text: str, mark: str) -> str:
+    return text.replace(BOLD_OPEN, mark).replace(BOLD_CLOSE, mark)
+
+
 def _section_mrkdwn(section: Section) -> str:
     parts = [f"*{section.title}*"]
-    parts.extend(_escape(line) for line in section.lines)
+    parts.extend(_bold(_escape(line), "*") for line in section.lines)
     if section.code is not None:
         parts.append("```\n" + _escape(_code(section.code.code)) + "\n```")
     return "\n".join(parts)
@@ -95,7 +100,7 @@ def to_text(reply: Reply) -> str:
     for section in reply.sections:
         out.append("")
         out.append(section.title.upper())
-        out.extend("  " + line.replace("*", "") for line in section.lines)
+        out.extend("  " + _bold(line, "") for line in section.lines)
         if section.code is not None:
             out.extend("    " + line for line in section.code.code.split("\n"))
     if reply.links:

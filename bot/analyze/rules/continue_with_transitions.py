@@ -52,8 +52,9 @@ def check(ev: Evidence, kb: KnowledgeBase):
         title="Same request, different answer: `" + KEY + "` decides between 422 and 200 + `continue_with`",
         detail=detail,
         fixes=(
-            "Either handle the 422: read the settings flow id from `redirect_browser_to` and continue there,",
-            "or set `" + KEY + ": true` in the cluster config (as in the local one) and read `continue_with`.",
+            "Handle the 422: read the settings flow id from `redirect_browser_to` and continue in that flow. "
+            "Or set `" + KEY + ": true` in the config"
+            + (" of the cluster (as in the local one)" if env_diff else "") + " and read `continue_with` from the 200.",
         ),
         entries=("error.browser_location_change_required", "topic.recovery-to-settings"),
         snippet=Snippet("yaml", "feature_flags:\n  use_continue_with_transitions: true",

@@ -38,11 +38,17 @@ def check(ev: Evidence, kb: KnowledgeBase):
                      "(all of a user's: `DELETE /admin/identities/{id}/sessions`); rotate any API key.")
     if passwords:
         fixes.append("If the password is real, change it.")
-    fixes.append("Next time paste `ory_kratos_session=<redacted>`: the value is never needed to debug.")
+    if live:
+        fixes.append("Next time paste `ory_kratos_session=<redacted>`: the value is never needed to debug.")
+        title = "You pasted a live secret: " + ", ".join(what)
+        detail = "Anyone in this channel can use it until it expires or is revoked. I masked it in this reply."
+    else:
+        title = "Your paste contains a password"
+        detail = "I masked it in this reply."
     yield Finding(
         rule="live-secrets",
-        title="You pasted a live secret: " + ", ".join(what),
-        detail="Anyone in this channel can use it until it expires. I masked it in this reply.",
+        title=title,
+        detail=detail,
         fixes=tuple(fixes),
         severity="error",
         score=60,
