@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.extract.secrets import SecretHit, scrub
-from bot.models import Artifact, Curl
+from bot.models import Artifact
 
 MAX_TURNS = 20
 
@@ -58,19 +58,23 @@ class MemoryContextStore:
             self._threads.popitem(last=False)
 
 
+def _scrub_value(value, secrets):
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, tuple):
+        return tuple(_scrub_value(v, secrets) for v in value)
+    if isinstance(value, list):
+        return [_scrub_value(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub_value(v, secrets) for k, v in value.items()}
+    return value
+
+
 def redact(artifact: Artifact, secrets: tuple[SecretHit, ...]) -> Artifact:
-    """Mask secrets inside an artifact before it is remembered."""
-    if not secrets or not isinstance(artifact, Curl):
+    """Mask every secret inside an artifact (any string field, however nested) before it is remembered."""
+    if not secrets:
         return artifact
-    body = artifact.body
-    if isinstance(body, dict):
-        body = {k: scrub(v, secrets) if isinstance(v, str) else v for k, v in body.items()}
-    elif isinstance(body, str):
-        body = scrub(body, secrets)
-    return dataclasses.replace(
-        artifact,
-        raw=scrub(artifact.raw, secrets),
-        cookies=tuple(scrub(c, secrets) for c in artifact.cookies),
-        headers=tuple((k, scrub(v, secrets)) for k, v in artifact.headers),
-        body=body,
-    )
+    changes = {
+        f.name: _scrub_value(getattr(artifact, f.name), secrets) for f in dataclasses.fields(artifact)
+    }
+    return dataclasses.replace(artifact, **changes)

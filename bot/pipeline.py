@@ -89,7 +89,7 @@ class Triage:
                 artifacts=tuple(redact(a, extraction.secrets) for a in extraction.artifacts),
                 entry_ids=tuple(m.entry_id for m in ranked[:5]),
                 rules=tuple(f.rule for f in findings),
-                prose=extraction.prose[:500],
+                prose=scrub(extraction.prose[:500], extraction.secrets),
             ))
         return reply
 

@@ -95,7 +95,10 @@ def classify_json(value: Any, mangled_ory_key: bool = False) -> list[Artifact]:
             out.append(KratosConfig(config=value))
             return out
     budget = [MAX_WALK]
+    inside_flow: set[int] = set()  # dicts whose messages a flow already reported
     for d in _walk(value, budget):
+        if id(d) in inside_flow:
+            continue
         ui = d.get("ui")
         if isinstance(ui, dict) and ("action" in ui or "nodes" in ui):
             continue_with = tuple(
@@ -108,8 +111,10 @@ def classify_json(value: Any, mangled_ory_key: bool = False) -> list[Artifact]:
                 continue_with=continue_with,
             ))
             out.extend(_ui_messages(ui.get("messages")))
+            inside_flow.add(id(ui))
             for node in ui.get("nodes") or []:
                 if isinstance(node, dict):
+                    inside_flow.add(id(node))
                     out.extend(_ui_messages(node.get("messages")))
         elif "messages" in d and "ui" not in d:
             out.extend(_ui_messages(d.get("messages")))

@@ -48,6 +48,6 @@ def check(ev: Evidence, kb: KnowledgeBase):
             ),
             fixes=("Copy the complete flow `id` from the response that created the flow (or submit to its "
                    "`ui.action`, which already carries the id).",),
-            entries=("reason.flow-query-parameter-missing-or-malformed",),
+            entries=("reason.flow-param-missing-or-malformed",),
             score=97,
         )

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.kb.loader import load_knowledge
+from bot.pipeline import Triage
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+needs_shared = pytest.mark.skipif(
+    not (SHARED / "kratos" / "README.md").is_file(),
+    reason="../shared (Kratos reference data and the seed thread) is not next to this checkout",
+)
+
+
+@pytest.fixture(scope="session")
+def kb():
+    return load_knowledge()
+
+
+@pytest.fixture
+def triage(kb):
+    return Triage(kb)
