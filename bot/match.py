@@ -24,6 +24,7 @@ _WORD = re.compile(r"[a-z0-9_./-]+")
 _ERROR_ID_TOKEN = re.compile(r"\b([a-z]+(?:_[a-z0-9]+){1,6})\b")
 MIN_TOPIC_WORDS = 2
 TOPIC_CUTOFF = 55
+MAX_QUESTION = 2000
 TEXT_CUTOFF = 85
 
 
@@ -135,8 +136,10 @@ def text_matches(index: Index, artifacts, prose: str) -> list[Match]:
 
 
 def topic_matches(index: Index, prose: str) -> list[Match]:
-    words = content_words(prose[:2000])
-    if len(words.split()) < MIN_TOPIC_WORDS and not any(p.search(prose.lower()) for p, _ in index.keywords):
+    # A question is short; past this length the words are pasted data, not the question.
+    lowered = prose[:MAX_QUESTION].lower()
+    words = content_words(lowered)
+    if len(words.split()) < MIN_TOPIC_WORDS and not any(p.search(lowered) for p, _ in index.keywords):
         return []
     best: dict[str, float] = {}
     if words:
@@ -144,7 +147,6 @@ def topic_matches(index: Index, prose: str) -> list[Match]:
                                            score_cutoff=40, limit=25):
             entry_id = index.topic_ids[i]
             best[entry_id] = max(best.get(entry_id, 0), score)
-    lowered = prose.lower()
     for pattern, entry_id in index.keywords:
         if index.kb.entries[entry_id].kind == "topic" and pattern.search(lowered):
             best[entry_id] = best.get(entry_id, 35) + 12
