@@ -25,6 +25,7 @@ _ERROR_ID_TOKEN = re.compile(r"\b([a-z]+(?:_[a-z0-9]+){1,6})\b")
 MIN_TOPIC_WORDS = 2
 TOPIC_CUTOFF = 55
 MAX_QUESTION = 2000
+TOPIC_MAX = 95.0
 TEXT_CUTOFF = 85
 
 
@@ -131,7 +132,7 @@ def text_matches(index: Index, artifacts, prose: str) -> list[Match]:
         for _, score, i in process.extract(q, index.text_choices, scorer=fuzz.partial_ratio,
                                            processor=None, score_cutoff=TEXT_CUTOFF, limit=3):
             if len(index.text_choices[i]) > 0.5 * len(q) or query is not prose:
-                out.append(Match(index.text_ids[i], float(score) - 5, "fuzzy-text"))
+                out.append(Match(index.text_ids[i], float(score), "fuzzy-text"))
     return out
 
 
@@ -150,7 +151,8 @@ def topic_matches(index: Index, prose: str) -> list[Match]:
     for pattern, entry_id in index.keywords:
         if index.kb.entries[entry_id].kind == "topic" and pattern.search(lowered):
             best[entry_id] = best.get(entry_id, 35) + 12
-    return [Match(e, min(99.0, s), "fuzzy-topic") for e, s in best.items() if s >= TOPIC_CUTOFF]
+    # Capped below an exact text match: a pasted Kratos message outranks a topic about it.
+    return [Match(e, min(TOPIC_MAX, s), "fuzzy-topic") for e, s in best.items() if s >= TOPIC_CUTOFF]
 
 
 def _topic_score(query: str, choice: str, **kwargs) -> float:
