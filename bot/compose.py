@@ -65,8 +65,8 @@ def _links(entries: list[Entry], kb: KnowledgeBase) -> tuple[Link, ...]:
             seen.add(url)
             page = kb.facts.doc_page(url) or {}
             title = page.get("title") or url
-            anchor = url.split("#", 1)[1].replace("-", " ") if "#" in url else ""
-            out.append(Link(url=url, text=f"{title} ({anchor})" if anchor and len(anchor) < 60 else title))
+            heading = (page.get("headings") or {}).get(url.split("#", 1)[1]) if "#" in url else None
+            out.append(Link(url=url, text=f"{title} › {heading}" if heading else title))
     return tuple(out[:MAX_LINKS])
 
 
@@ -90,8 +90,10 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     headline = _headline(primary, kb, top_finding)
     if ci.confidence == "low":
         headline = "Not sure, but this looks like: " + headline
+    elif ci.carried:
+        headline = "Back to what you pasted above: " + headline
 
-    if primary is not None:
+    if primary is not None and not ci.carried:
         about = [_fill(primary.summary, values)]
         quote = _ui_quote(primary, kb)
         if quote:
@@ -125,7 +127,7 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
         sections.append(Section(title, (snippet.note,) if snippet.note else (), snippet))
 
     keys = list(dict.fromkeys(k for f in findings for k in f.config_keys))
-    if primary is not None:
+    if primary is not None and not findings:
         keys += [k for k in primary.config_keys if k not in keys]
     if keys:
         sections.append(Section("Config keys", (", ".join(f"`{k}`" for k in keys[:8]),)))

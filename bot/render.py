@@ -34,7 +34,8 @@ def _bold(text: str, mark: str) -> str:
 
 def _section_mrkdwn(section: Section) -> str:
     parts = [f"*{section.title}*"]
-    parts.extend(_bold(_escape(line), "*") for line in section.lines)
+    # Slack shows "- " literally; a bullet character reads as a list.
+    parts.extend(_bold(_escape("• " + line[2:] if line.startswith("- ") else line), "*") for line in section.lines)
     if section.code is not None:
         parts.append("```\n" + _escape(_code(section.code.code)) + "\n```")
     return "\n".join(parts)

@@ -98,6 +98,7 @@ def docs(shared: Path) -> list[dict]:
             "legacy_url": p["url"],
             "title": p["title"],
             "anchors": [h["anchor"] for h in p["headings"]],
+            "headings": {h["anchor"]: h["text"] for h in p["headings"]},
         }
         for p in data["pages"]
     ]
