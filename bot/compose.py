@@ -132,7 +132,9 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     if keys:
         sections.append(Section("Config keys", (", ".join(f"`{k}`" for k in keys[:8]),)))
 
-    secondary = [e for e, m in zip(entries[1:], ranked[1:], strict=True) if m.score >= RELATED_SCORE][:3]
+    explained = list(dict.fromkeys(entry_id for f in findings for entry_id in f.entries))
+    secondary = [e for e, m in zip(entries[1:], ranked[1:], strict=True)
+                 if m.score >= RELATED_SCORE and e.id not in explained][:3]
     if secondary:
         sections.append(Section("Related", tuple(f"- {_headline(e, kb, None)}" for e in secondary)))
 
@@ -148,7 +150,8 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     return Reply(
         headline=headline,
         sections=tuple(sections),
-        links=_links(([primary] if primary else []) + secondary, kb),
+        links=_links(([primary] if primary else []) + [kb.entries[i] for i in explained if i in kb.entries]
+                     + secondary, kb),
         confidence=ci.confidence,
         matches=tuple(ranked[:6]),
         findings=tuple(ci.findings),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process, utils
 
-from bot.kb.loader import Entry, KnowledgeBase
+from bot.kb.loader import Entry, KnowledgeBase, format_regex
 from bot.models import Finding, KratosError, Match, UiMessage
 
 STOPWORDS = frozenset(
@@ -34,15 +34,6 @@ def content_words(text: str) -> str:
     return " ".join(w for w in words if w and w not in STOPWORDS)
 
 
-def _format_regex(text: str) -> re.Pattern[str] | None:
-    if "%" not in text:
-        return None
-    parts = re.split(r"%[-+# 0]*\d*(?:\.\d+)?[sdvqfx]", text)
-    if len(parts) == 1:
-        return None
-    return re.compile(".{0,500}?".join(re.escape(p) for p in parts), re.DOTALL)
-
-
 @dataclass
 class Index:
     """Everything prepared once per knowledge base load, so a message costs only lookups."""
@@ -52,7 +43,7 @@ class Index:
     topic_ids: list[str] = field(default_factory=list)
     text_choices: list[str] = field(default_factory=list)
     text_ids: list[str] = field(default_factory=list)
-    reason_patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+    error_reason_patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     keywords: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
 
     @classmethod
@@ -69,9 +60,6 @@ class Index:
                 index.keywords.append((re.compile(r"(?<![\w.])" + re.escape(kw.lower()) + r"(?![\w])"), entry.id))
         for entry in kb.by_reason.values():
             index._add_text(entry.reason or "", entry.id)
-            pattern = _format_regex(entry.reason or "")
-            if pattern:
-                index.reason_patterns.append((pattern, entry.id))
         for ui_id, entry in kb.by_ui_id.items():
             text = kb.facts.ui_messages[ui_id].get("text") or ""
             if len(text) > 12 and not text.startswith("{"):
@@ -79,9 +67,9 @@ class Index:
         for error_id, entry in kb.by_error_id.items():
             for reason in kb.facts.error_ids[error_id]["reasons"]:
                 index._add_text(reason, entry.id)
-                pattern = _format_regex(reason)
+                pattern = format_regex(reason)
                 if pattern:
-                    index.reason_patterns.append((pattern, entry.id))
+                    index.error_reason_patterns.append((pattern, entry.id))
         return index
 
     def _add_text(self, text: str, entry_id: str) -> None:
@@ -90,13 +78,14 @@ class Index:
             self.text_ids.append(entry_id)
 
 
-def _reason_entry(index: Index, reason: str) -> Entry | None:
-    kb = index.kb
-    if reason in kb.by_reason:
-        return kb.by_reason[reason]
-    for pattern, entry_id in index.reason_patterns:
-        if pattern.fullmatch(reason):
-            return kb.entries[entry_id]
+def reason_entry(index: Index, reason: str) -> Entry | None:
+    """The entry for a literal reason as Kratos renders it: a reason entry, else the error id's entry."""
+    entry = index.kb.find_reason(reason)
+    if entry is not None:
+        return entry
+    for pattern, entry_id in index.error_reason_patterns:
+        if pattern.fullmatch(reason.strip()):
+            return index.kb.entries[entry_id]
     return None
 
 
@@ -108,7 +97,7 @@ def exact_matches(index: Index, artifacts, prose: str) -> list[Match]:
             if a.id and a.id in kb.by_error_id:
                 out.append(Match(kb.by_error_id[a.id].id, 100, "exact-error-id"))
             if a.reason:
-                entry = _reason_entry(index, a.reason)
+                entry = reason_entry(index, a.reason)
                 if entry:
                     out.append(Match(entry.id, 98 if not a.id else 90, "exact-reason"))
         elif isinstance(a, UiMessage):

@@ -116,6 +116,17 @@ def _generic_key(key: str, known: dict[str, dict]) -> str:
     return path
 
 
+_VERB = re.compile(r"%[-+# 0]*\d*(?:\.\d+)?[sdvqfx]|\{[A-Za-z_][\w.]*\}")
+
+
+def format_regex(text: str) -> re.Pattern[str] | None:
+    """A Go format string (`%s`, `%.2f`) or `{Go.Expr}` placeholder text as a regex over rendered text."""
+    parts = _VERB.split(text)
+    if len(parts) == 1 or sum(len(p.strip()) for p in parts) < 12:
+        return None  # no placeholder, or too little literal text to recognise it by
+    return re.compile(".{0,500}?".join(re.escape(p) for p in parts), re.DOTALL)
+
+
 @dataclass
 class KnowledgeBase:
     facts: Facts
@@ -123,6 +134,17 @@ class KnowledgeBase:
     by_error_id: dict[str, Entry] = field(default_factory=dict)
     by_ui_id: dict[int, Entry] = field(default_factory=dict)
     by_reason: dict[str, Entry] = field(default_factory=dict)
+    reason_patterns: list[tuple[re.Pattern[str], Entry]] = field(default_factory=list)
+
+    def find_reason(self, text: str) -> Entry | None:
+        """The entry for a reason or detail text as Kratos renders it (format verbs filled in)."""
+        text = text.strip()
+        if text in self.by_reason:
+            return self.by_reason[text]
+        for pattern, entry in self.reason_patterns:
+            if pattern.fullmatch(text):
+                return entry
+        return None
 
     def counts(self) -> dict[str, int]:
         out = {kind: 0 for kind in KINDS}
@@ -298,6 +320,10 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
                     problems.append(f"{entry.source}: {key!r} already has entry {index_map[key].id}")
                 else:
                     index_map[key] = entry
+    for reason, entry in kb.by_reason.items():
+        pattern = format_regex(reason)
+        if pattern is not None:
+            kb.reason_patterns.append((pattern, entry))
     for entry in kb.entries.values():
         for rel_id in entry.related:
             if rel_id not in kb.entries:

@@ -4,6 +4,7 @@ from bot.analyze.rules import (  # noqa: F401  (imported for their @rule registr
     browser_flow_non_browser_client,
     continue_with_transitions,
     csrf_from_other_flow,
+    error_details,
     fallback_ui_url,
     host_missing_slash,
     identity_mismatch_session,
