@@ -1,4 +1,8 @@
-"""The seed support thread, answered as one thread, must meet every expectation."""
+"""The seed support thread, answered as one thread, must meet every expectation; so must tests/cases."""
+
+from pathlib import Path
+
+import pytest
 
 from bot.evaluate import evaluate_file
 from tests.conftest import SHARED, needs_shared
@@ -19,3 +23,13 @@ def test_seed_answers_are_deterministic(kb):
     first = [r.reply for r in evaluate_file(SHARED / "seed" / "expectations.yaml", Triage(kb))]
     second = [r.reply for r in evaluate_file(SHARED / "seed" / "expectations.yaml", Triage(kb))]
     assert first == second
+
+
+CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_case_file(triage, path):
+    """Conversations beyond the seed thread (tests/cases): adding a case is adding a file."""
+    results = evaluate_file(path, triage)
+    assert results and all(r.ok for r in results), [(r.turn, r.missing, r.forbidden) for r in results]
