@@ -36,7 +36,7 @@ def cmd_chat(args) -> int:
         try:
             text = json.loads(line)["text"]
         except (ValueError, KeyError, TypeError):
-            print(f"line {n}: expected a JSON object with \"text\"", file=sys.stderr)
+            print(f'line {n}: expected a JSON object with "text"', file=sys.stderr)
             return 2
         print(_render(triage.answer(text, thread="chat"), args.format))
         if args.format != "json":
@@ -72,9 +72,11 @@ def cmd_kb_check(args) -> int:
         return 1
     counts = kb.counts()
     print("knowledge ok: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f", {len(kb.entries)} entries")
-    print(f"facts from ory/kratos {kb.facts.commit[:12]}: {len(kb.facts.ui_messages)} UI message ids, "
-          f"{len(kb.facts.error_ids)} error ids, {len(kb.facts.reasons)} reasons, "
-          f"{len(kb.facts.config_keys)} config keys, {len(kb.facts.endpoints)} endpoints, {len(kb.facts.docs)} doc pages")
+    print(
+        f"facts from ory/kratos {kb.facts.commit[:12]}: {len(kb.facts.ui_messages)} UI message ids, "
+        f"{len(kb.facts.error_ids)} error ids, {len(kb.facts.reasons)} reasons, "
+        f"{len(kb.facts.config_keys)} config keys, {len(kb.facts.endpoints)} endpoints, {len(kb.facts.docs)} doc pages"
+    )
     return 0
 
 
@@ -100,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", help="answer one message (TEXT, or stdin)")
     ask.add_argument("text", nargs="*")
-    chat = sub.add_parser("chat", help="answer a thread: JSONL on stdin, one {\"text\": ...} per line")
+    chat = sub.add_parser("chat", help='answer a thread: JSONL on stdin, one {"text": ...} per line')
     for p in (ask, chat):
         p.add_argument("--format", choices=("text", "mrkdwn", "json"), default="text")
     ask.set_defaults(func=cmd_ask)

@@ -52,7 +52,7 @@ def _ui_quote(entry: Entry, kb: KnowledgeBase) -> str:
         return ""
     row = kb.facts.ui_messages.get(entry.ui_id) or {}
     text = row.get("text") or ""
-    return f"Kratos text ({row.get('type')}): \"{text}\"" if text and not text.startswith("{") else ""
+    return f'Kratos text ({row.get("type")}): "{text}"' if text and not text.startswith("{") else ""
 
 
 def _links(entries: list[Entry], kb: KnowledgeBase) -> tuple[Link, ...]:
@@ -133,14 +133,18 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
         sections.append(Section("Config keys", (", ".join(f"`{k}`" for k in keys[:8]),)))
 
     explained = list(dict.fromkeys(entry_id for f in findings for entry_id in f.entries))
-    secondary = [e for e, m in zip(entries[1:], ranked[1:], strict=True)
-                 if m.score >= RELATED_SCORE and e.id not in explained][:3]
+    secondary = [
+        e for e, m in zip(entries[1:], ranked[1:], strict=True) if m.score >= RELATED_SCORE and e.id not in explained
+    ][:3]
     if secondary:
         sections.append(Section("Related", tuple(f"- {_headline(e, kb, None)}" for e in secondary)))
 
     if ci.confidence == "low":
-        ask = (primary.ask if primary and primary.ask else
-               "Paste the full error JSON (with `error.id`) or the `ui.messages` array, and say which flow it is.")
+        ask = (
+            primary.ask
+            if primary and primary.ask
+            else "Paste the full error JSON (with `error.id`) or the `ui.messages` array, and say which flow it is."
+        )
         sections.append(Section("To be sure", (ask,)))
     elif primary is not None and primary.ask and not findings:
         sections.append(Section("If that is not it", (primary.ask,)))
@@ -150,8 +154,9 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     return Reply(
         headline=headline,
         sections=tuple(sections),
-        links=_links(([primary] if primary else []) + [kb.entries[i] for i in explained if i in kb.entries]
-                     + secondary, kb),
+        links=_links(
+            ([primary] if primary else []) + [kb.entries[i] for i in explained if i in kb.entries] + secondary, kb
+        ),
         confidence=ci.confidence,
         matches=tuple(ranked[:6]),
         findings=tuple(ci.findings),

@@ -74,7 +74,5 @@ def redact(artifact: Artifact, secrets: tuple[SecretHit, ...]) -> Artifact:
     """Mask every secret inside an artifact (any string field, however nested) before it is remembered."""
     if not secrets:
         return artifact
-    changes = {
-        f.name: _scrub_value(getattr(artifact, f.name), secrets) for f in dataclasses.fields(artifact)
-    }
+    changes = {f.name: _scrub_value(getattr(artifact, f.name), secrets) for f in dataclasses.fields(artifact)}
     return dataclasses.replace(artifact, **changes)

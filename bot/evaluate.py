@@ -55,15 +55,17 @@ def evaluate_file(path: Path, triage: Triage) -> list[TurnResult]:
     if isinstance(doc, dict) and "thread" in doc:
         for i, turn in enumerate(doc["thread"]):
             reply = to_mrkdwn(triage.answer(turn["text"], thread=thread))
-            results.append(_check(TurnResult(name, str(turn.get("id", i + 1))), reply,
-                                  turn.get("expect"), turn.get("expect_not")))
+            results.append(
+                _check(TurnResult(name, str(turn.get("id", i + 1))), reply, turn.get("expect"), turn.get("expect_not"))
+            )
         return results
     if isinstance(doc, dict) and "turns" in doc:
         reply = ""
         for turn in doc["turns"]:
             text = turn["text"] if isinstance(turn, dict) else str(turn)
             reply = to_mrkdwn(triage.answer(text, thread=thread))
-        results.append(_check(TurnResult(name, str(doc.get("id", name))), reply, doc.get("expect"),
-                              doc.get("expect_not")))
+        results.append(
+            _check(TurnResult(name, str(doc.get("id", name))), reply, doc.get("expect"), doc.get("expect_not"))
+        )
         return results
     raise ValueError(f"{path}: expected a `thread:` or `turns:` case file")

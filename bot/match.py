@@ -17,8 +17,8 @@ STOPWORDS = frozenset(
     "a an the i me my we our you your it its is are was be been am do does did to of in on at for with "
     "and or but if so as by from this that these those there here what which who how why when where can "
     "could should would will shall may might must please hi hello hey thanks thank ory kratos just also "
-    "about into than then them they he she his her not no yes any some all get got have has had want "
-    "need use using ok okay".split()
+    "about into than then them they he she his her not no yes any some all get got have has had want need "
+    "use using ok okay".split()
 )
 _WORD = re.compile(r"[a-z0-9_./-]+")
 _ERROR_ID_TOKEN = re.compile(r"\b([a-z]+(?:_[a-z0-9]+){1,6})\b")
@@ -100,9 +100,8 @@ def exact_matches(index: Index, artifacts, prose: str) -> list[Match]:
                 entry = reason_entry(index, a.reason)
                 if entry:
                     out.append(Match(entry.id, 98 if not a.id else 90, "exact-reason"))
-        elif isinstance(a, UiMessage):
-            if a.id is not None and a.id in kb.by_ui_id:
-                out.append(Match(kb.by_ui_id[a.id].id, 100 if a.text else 95, "exact-ui-id"))
+        elif isinstance(a, UiMessage) and a.id is not None and a.id in kb.by_ui_id:
+            out.append(Match(kb.by_ui_id[a.id].id, 100 if a.text else 95, "exact-ui-id"))
     for token in set(_ERROR_ID_TOKEN.findall(prose.lower())):
         if token in kb.by_error_id:
             out.append(Match(kb.by_error_id[token].id, 92, "error-id-in-text"))
@@ -118,8 +117,9 @@ def text_matches(index: Index, artifacts, prose: str) -> list[Match]:
     out: list[Match] = []
     for query in queries:
         q = utils.default_process(query[:600])
-        for _, score, i in process.extract(q, index.text_choices, scorer=fuzz.partial_ratio,
-                                           processor=None, score_cutoff=TEXT_CUTOFF, limit=3):
+        for _, score, i in process.extract(
+            q, index.text_choices, scorer=fuzz.partial_ratio, processor=None, score_cutoff=TEXT_CUTOFF, limit=3
+        ):
             if len(index.text_choices[i]) > 0.5 * len(q) or query is not prose:
                 out.append(Match(index.text_ids[i], float(score), "fuzzy-text"))
     return out
@@ -133,8 +133,9 @@ def topic_matches(index: Index, prose: str) -> list[Match]:
         return []
     best: dict[str, float] = {}
     if words:
-        for _, score, i in process.extract(words, index.topic_choices, scorer=_topic_score, processor=None,
-                                           score_cutoff=40, limit=25):
+        for _, score, i in process.extract(
+            words, index.topic_choices, scorer=_topic_score, processor=None, score_cutoff=40, limit=25
+        ):
             entry_id = index.topic_ids[i]
             best[entry_id] = max(best.get(entry_id, 0), score)
     for pattern, entry_id in index.keywords:

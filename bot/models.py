@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-
 # --- artifacts: what the extract stage finds in a message -------------------------------------
 
 

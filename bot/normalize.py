@@ -12,13 +12,28 @@ from dataclasses import dataclass
 # One pass over every <...> token; each alternative is bounded so the pattern stays linear.
 _ANGLE = re.compile(r"<([^<>\n]{1,4000})>")
 _FENCE = re.compile(r"```[a-zA-Z0-9_+-]{0,20}[ \t]*\n?")
-_SMART = str.maketrans({
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
-    "\u2018": "'", "\u2019": "'", "\u201a": "'",
-    "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u2009": " ",
-    "\u200b": None, "\u200c": None, "\u200d": None, "\ufeff": None,
-    "\u2013": "-", "\u2014": "-",
-})
+_SMART = str.maketrans(
+    {
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u00a0": " ",
+        "\u2007": " ",
+        "\u202f": " ",
+        "\u2009": " ",
+        "\u200b": None,
+        "\u200c": None,
+        "\u200d": None,
+        "\ufeff": None,
+        "\u2013": "-",
+        "\u2014": "-",
+    }
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 

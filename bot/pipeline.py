@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from bot.analyze import Evidence, analyze
 from bot.analyze.flowkit import base_url
+from bot.compose import ComposeInput, compose
 from bot.context import ContextStore, MemoryContextStore, Turn, redact
 from bot.extract import Extraction, extract
 from bot.extract.secrets import scrub
@@ -24,9 +25,8 @@ from bot.match import (
     text_matches,
     topic_matches,
 )
-from bot.models import Curl, Flow, FlowId, IdentitySchema, KratosConfig, KratosError, Reply, UiMessage
+from bot.models import Curl, Flow, FlowId, IdentitySchema, KratosConfig, KratosError, Match, Reply, UiMessage
 from bot.normalize import normalize
-from bot.compose import ComposeInput, compose
 
 MAX_INPUT = 300_000  # characters analysed; a bigger paste is read up to here and the reply says so
 MEANINGFUL = (KratosError, UiMessage, Flow, Curl, IdentitySchema, KratosConfig)
@@ -46,8 +46,10 @@ class Triage:
         notes: list[str] = []
         text = raw if isinstance(raw, str) else str(raw)
         if len(text) > MAX_INPUT:
-            notes.append(f"Your message is {len(text) // 1024} KB; I read the first {MAX_INPUT // 1000} KB. "
-                         "Paste only the error and the request that caused it.")
+            notes.append(
+                f"Your message is {len(text) // 1024} KB; I read the first {MAX_INPUT // 1000} KB. "
+                "Paste only the error and the request that caused it."
+            )
             text = text[:MAX_INPUT]
         message = normalize(text, bot_user_id)
         if message.binary:
@@ -61,8 +63,10 @@ class Triage:
         carried = False
         topics = topic_matches(self.index, extraction.prose)
         best_topic = max((m.score for m in topics), default=0)
-        if not any(isinstance(a, MEANINGFUL) for a in focus) and history and self._is_followup(
-            extraction.prose, best_topic
+        if (
+            not any(isinstance(a, MEANINGFUL) for a in focus)
+            and history
+            and self._is_followup(extraction.prose, best_topic)
         ):
             previous = next((t for t in reversed(history) if any(isinstance(a, MEANINGFUL) for a in t.artifacts)), None)
             if previous is not None:
@@ -77,26 +81,27 @@ class Triage:
         matches += topics
         if carried and not matches:
             previous_ids = next((t.entry_ids for t in reversed(history) if t.entry_ids), ())
-            matches += [dataclasses.replace(m) for m in self._as_matches(previous_ids)]
-        ranked = [dataclasses.replace(m, kind=self.kb.entries[m.entry_id].kind) for m in rank(matches)
-                  if m.entry_id in self.kb.entries]
+            matches += [Match(e, 70 - i, "thread-context") for i, e in enumerate(previous_ids)]
+        ranked = [
+            dataclasses.replace(m, kind=self.kb.entries[m.entry_id].kind)
+            for m in rank(matches)
+            if m.entry_id in self.kb.entries
+        ]
         level = confidence(ranked, findings)
         values = self._values(ev)
         reply = compose(ComposeInput(ranked, findings, level, carried, values, tuple(notes)), self.kb)
         reply = _scrub_reply(reply, extraction)
         if thread:
-            self.store.append(thread, Turn(
-                artifacts=tuple(redact(a, extraction.secrets) for a in extraction.artifacts),
-                entry_ids=tuple(m.entry_id for m in ranked[:5]),
-                rules=tuple(f.rule for f in findings),
-                prose=scrub(extraction.prose[:500], extraction.secrets),
-            ))
+            self.store.append(
+                thread,
+                Turn(
+                    artifacts=tuple(redact(a, extraction.secrets) for a in extraction.artifacts),
+                    entry_ids=tuple(m.entry_id for m in ranked[:5]),
+                    rules=tuple(f.rule for f in findings),
+                    prose=scrub(extraction.prose[:500], extraction.secrets),
+                ),
+            )
         return reply
-
-    def _as_matches(self, entry_ids):
-        from bot.models import Match
-
-        return [Match(e, 70 - i, "thread-context") for i, e in enumerate(entry_ids)]
 
     @staticmethod
     def _is_followup(prose: str, best_topic: float) -> bool:
@@ -134,7 +139,9 @@ def _scrub_reply(reply: Reply, extraction: Extraction) -> Reply:
 
     def section(sec):
         code = sec.code and dataclasses.replace(sec.code, code=scrub(sec.code.code, s))
-        return dataclasses.replace(sec, title=scrub(sec.title, s), lines=tuple(scrub(x, s) for x in sec.lines), code=code)
+        return dataclasses.replace(
+            sec, title=scrub(sec.title, s), lines=tuple(scrub(x, s) for x in sec.lines), code=code
+        )
 
     return dataclasses.replace(
         reply,

@@ -77,7 +77,9 @@ def _split(text: str, limit: int = SECTION_LIMIT) -> list[str]:
 def to_blocks(reply: Reply) -> list[dict]:
     blocks: list[dict] = []
     if reply.warning:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": ":warning: *" + _escape(reply.warning)[:2900] + "*"}})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": ":warning: *" + _escape(reply.warning)[:2900] + "*"}}
+        )
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*" + _escape(reply.headline)[:2900] + "*"}})
     for section in reply.sections:
         for piece in _split(_section_mrkdwn(section)):
@@ -112,10 +114,15 @@ def to_text(reply: Reply) -> str:
 
 
 def to_json(reply: Reply) -> str:
-    return json.dumps({
-        "reply": to_mrkdwn(reply),
-        "blocks": to_blocks(reply),
-        "matches": [{"id": m.entry_id, "kind": m.kind, "why": m.why, "score": round(m.score)} for m in reply.matches],
-        "findings": [f.rule for f in reply.findings],
-        "confidence": reply.confidence,
-    }, ensure_ascii=False)
+    return json.dumps(
+        {
+            "reply": to_mrkdwn(reply),
+            "blocks": to_blocks(reply),
+            "matches": [
+                {"id": m.entry_id, "kind": m.kind, "why": m.why, "score": round(m.score)} for m in reply.matches
+            ],
+            "findings": [f.rule for f in reply.findings],
+            "confidence": reply.confidence,
+        },
+        ensure_ascii=False,
+    )

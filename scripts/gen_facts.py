@@ -83,9 +83,7 @@ def endpoints(shared: Path) -> list[dict]:
         }
         variants = (ep.get("method_variants") or {}).get("variants") or []
         if variants:
-            row["variants"] = {
-                v["method"]: {"required": v["required"], "optional": v["optional"]} for v in variants
-            }
+            row["variants"] = {v["method"]: {"required": v["required"], "optional": v["optional"]} for v in variants}
         out.append(row)
     return out
 

@@ -32,8 +32,12 @@ def test_ask_stdin_json_format(capsys, monkeypatch):
     code, out, _ = run(["ask", "--format", "json"], stdin=ERROR, capsys=capsys, monkeypatch=monkeypatch)
     doc = json.loads(out)
     assert code == 0 and doc["confidence"] == "high"
-    assert doc["matches"][0] == {"id": "error.session_aal1_required", "kind": "error_id", "why": "exact-error-id",
-                                 "score": 100}
+    assert doc["matches"][0] == {
+        "id": "error.session_aal1_required",
+        "kind": "error_id",
+        "why": "exact-error-id",
+        "score": 100,
+    }
     assert doc["reply"].startswith("*`session_aal1_required` (401)")
     assert doc["blocks"][0]["type"] == "section"
 
@@ -46,8 +50,10 @@ def test_ask_mrkdwn_links(capsys, monkeypatch):
 def test_chat_uses_thread_context(capsys, monkeypatch):
     lines = [
         {"text": "curl '{{host}}/self-service/login/browser?aal=aal1' -H 'accept: application/json'"},
-        {"text": "curl -X POST '{{host}}/self-service/login?flow=530f4a51-19eb-4570-8ebc-068dfbc6f402' "
-                 "--data '{\"method\": \"totp\", \"totp_code\": \"1\"}'"},
+        {
+            "text": "curl -X POST '{{host}}/self-service/login?flow=530f4a51-19eb-4570-8ebc-068dfbc6f402' "
+            '--data \'{"method": "totp", "totp_code": "1"}\''
+        },
     ]
     stdin = "\n".join(json.dumps(x) for x in lines) + "\n"
     code, out, _ = run(["chat", "--format", "json"], stdin=stdin, capsys=capsys, monkeypatch=monkeypatch)
@@ -88,7 +94,9 @@ def test_explain(capsys, monkeypatch):
 def test_eval_case_file_pass_and_fail(tmp_path, capsys, monkeypatch):
     case = tmp_path / "case.yaml"
     case.write_text(
-        "turns:\n- text: '" + ERROR + "'\nexpect:\n- pattern: aal=aal2\nexpect_not:\n- pattern: session_aal1_required\n",
+        "turns:\n- text: '"
+        + ERROR
+        + "'\nexpect:\n- pattern: aal=aal2\nexpect_not:\n- pattern: session_aal1_required\n",
         encoding="utf-8",
     )
     code, out, _ = run(["eval", str(case)], capsys=capsys, monkeypatch=monkeypatch)

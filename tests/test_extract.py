@@ -10,8 +10,10 @@ def _extract(text):
 
 
 def test_error_json_with_redirect():
-    ex = _extract('I get\n{"error": {"id": "browser_location_change_required", "code": 422, "reason": "r"},'
-                  ' "redirect_browser_to": "<https://x.io/settings?flow=415c3bbb-dc57-49d1-aba3-9b6cc4ea2cd4>"}')
+    ex = _extract(
+        'I get\n{"error": {"id": "browser_location_change_required", "code": 422, "reason": "r"},'
+        ' "redirect_browser_to": "<https://x.io/settings?flow=415c3bbb-dc57-49d1-aba3-9b6cc4ea2cd4>"}'
+    )
     (err,) = ex.of(KratosError)
     assert err.id == "browser_location_change_required" and err.code == 422
     assert err.redirect_browser_to == "https://x.io/settings?flow=415c3bbb-dc57-49d1-aba3-9b6cc4ea2cd4"
@@ -20,7 +22,8 @@ def test_error_json_with_redirect():
 
 def test_error_without_id():
     (err,) = _extract('{"error": {"code": 400, "reason": "The flow query parameter is missing or malformed."}}').of(
-        KratosError)
+        KratosError
+    )
     assert err.id is None and err.reason.startswith("The flow query parameter")
 
 
@@ -30,9 +33,11 @@ def test_bare_messages_fragment():
 
 
 def test_flow_json_yields_flow_and_node_messages():
-    flow = ('{"id": "530f4a51-19eb-4570-8ebc-068dfbc6f402", "type": "browser", "requested_aal": "aal1", '
-            '"ui": {"action": "http://k/self-service/login?flow=530f4a51-19eb-4570-8ebc-068dfbc6f402", '
-            '"nodes": [{"messages": [{"id": 4000006, "text": "bad", "type": "error"}]}]}}')
+    flow = (
+        '{"id": "530f4a51-19eb-4570-8ebc-068dfbc6f402", "type": "browser", "requested_aal": "aal1", '
+        '"ui": {"action": "http://k/self-service/login?flow=530f4a51-19eb-4570-8ebc-068dfbc6f402", '
+        '"nodes": [{"messages": [{"id": 4000006, "text": "bad", "type": "error"}]}]}}'
+    )
     ex = _extract(flow)
     assert ex.artifacts[0].flow_type == "login" and ex.artifacts[0].requested_aal == "aal1"
     assert [m.id for m in ex.of(UiMessage)] == [4000006]
@@ -47,7 +52,7 @@ def test_numbered_multiline_curls_with_templates():
     text = (
         "curl --request GET \\\n--url 'http://h/self-service/recovery/browser'\n"
         "2. Send code\ncurl --request POST \\\n--url 'http://h/self-service/recovery?flow={{id}}' \\\n"
-        "--header 'cookie: {{c}}' \\\n--data '{\n\"csrf_token\": \"{{csrf}}\",\n\"method\": \"code\"\n}'\n"
+        '--header \'cookie: {{c}}\' \\\n--data \'{\n"csrf_token": "{{csrf}}",\n"method": "code"\n}\'\n'
         "3. next\ncurl -X POST http://h/self-service/settings -d 'method=password&password=x'"
     )
     curls = [s.curl for s in find_curls(text)]
@@ -68,8 +73,10 @@ def test_unbalanced_quote_curl_does_not_crash():
 
 
 def test_schema_detected_through_slack_link():
-    ex = _extract('{"properties": {"traits": {"properties": {"email": {"<http://ory.sh/kratos|ory.sh/kratos>": '
-                  '{"credentials": {"code": {"identifier": true}}}}}}}}')
+    ex = _extract(
+        '{"properties": {"traits": {"properties": {"email": {"<http://ory.sh/kratos|ory.sh/kratos>": '
+        '{"credentials": {"code": {"identifier": true}}}}}}}}'
+    )
     (schema,) = ex.of(IdentitySchema)
     assert schema.mangled_key
     assert "ory.sh/kratos" in schema.schema["properties"]["traits"]["properties"]["email"]
@@ -100,5 +107,5 @@ def test_secrets_found_and_templates_ignored():
 
 
 def test_curl_is_not_double_counted_as_json():
-    ex = _extract("curl -X POST http://h/self-service/login?flow=x --data '{\"error\": {\"id\": \"x\"}}'")
+    ex = _extract('curl -X POST http://h/self-service/login?flow=x --data \'{"error": {"id": "x"}}\'')
     assert ex.of(KratosError) == [] and len(ex.of(Curl)) == 1

@@ -114,12 +114,21 @@ GOOD = """
         ("entries:" + GOOD + "  docs: [https://www.ory.com/docs/kratos/debug/csrf#nope]\n", "docs index"),
         ("entries:" + GOOD + "  config_keys: [selfservice.flows.settings.ui_uri]\n", "does not exist in Kratos"),
         ("entries:" + GOOD + "  endpoints: [GET /self-service/nothing]\n", "not in the Kratos API"),
-        ("entries:\n- id: error.x\n  kind: error_id\n  error_id: no_such_id\n  title: t\n  summary: s\n"
-         "  verified_by: [a.go:1]\n", "not a Kratos error id"),
-        ("entries:\n- id: ui.1\n  kind: ui_message\n  ui_id: 4999999\n  title: t\n  summary: s\n"
-         "  verified_by: [a.go:1]\n", "does not exist in Kratos"),
-        ("entries:\n- id: reason.x\n  kind: reason\n  reason: made up\n  title: t\n  summary: s\n"
-         "  verified_by: [a.go:1]\n", "not a literal Kratos error string"),
+        (
+            "entries:\n- id: error.x\n  kind: error_id\n  error_id: no_such_id\n  title: t\n  summary: s\n"
+            "  verified_by: [a.go:1]\n",
+            "not a Kratos error id",
+        ),
+        (
+            "entries:\n- id: ui.1\n  kind: ui_message\n  ui_id: 4999999\n  title: t\n  summary: s\n"
+            "  verified_by: [a.go:1]\n",
+            "does not exist in Kratos",
+        ),
+        (
+            "entries:\n- id: reason.x\n  kind: reason\n  reason: made up\n  title: t\n  summary: s\n"
+            "  verified_by: [a.go:1]\n",
+            "not a literal Kratos error string",
+        ),
         ("entries: [1, 2", "not valid YAML"),
     ],
 )

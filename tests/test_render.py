@@ -3,8 +3,13 @@ from bot.render import SECTION_LIMIT, to_blocks, to_mrkdwn, to_text
 
 
 def _reply(**kw):
-    base = dict(headline="h <b> & c", sections=(Section("S", ("- item one", "plain")),),
-                links=(Link("https://www.ory.com/docs/x", "X docs"),), confidence="high", matches=())
+    base = dict(
+        headline="h <b> & c",
+        sections=(Section("S", ("- item one", "plain")),),
+        links=(Link("https://www.ory.com/docs/x", "X docs"),),
+        confidence="high",
+        matches=(),
+    )
     base.update(kw)
     return Reply(**base)
 

@@ -62,8 +62,10 @@ def test_unknown_question_asks_for_the_missing_thing(triage):
 
 
 def test_huge_schema_reply_stays_within_limits(triage):
-    props = {f"t{i}": {"type": "string", "ory.sh/kratos": {"credentials": {"code": {"identifier": True}}}}
-             for i in range(400)}
+    props = {
+        f"t{i}": {"type": "string", "ory.sh/kratos": {"credentials": {"code": {"identifier": True}}}}
+        for i in range(400)
+    }
     schema = {"properties": {"traits": {"type": "object", "properties": props}}}
     _check_limits(triage.answer(json.dumps(schema)))
 
@@ -74,12 +76,28 @@ def test_any_text_is_answered(triage, text):
     _check_limits(triage.answer(text, thread="prop"))
 
 
-_FRAGMENTS = st.sampled_from([
-    '{"error": {"id": "browser_location_change_required", "code": 422}, "redirect_browser_to": ',
-    '"messages": [{"id": 4000035, "text": "x"}]', "curl -X POST '{{host}}kratos/self-service/login?flow=",
-    "2a2a701a-7a45-4df1-a710-816cc4f9efc", "' --data '{\"method\": \"totp\"}'", "<http://ory.sh/kratos|ory.sh/kratos>",
-    "selfservice:\n  flows:\n", "ory_kratos_session=", "{", "}", "[", "]", '"', "'", "\\\n", "```", "&lt;", "\n",
-])
+_FRAGMENTS = st.sampled_from(
+    [
+        '{"error": {"id": "browser_location_change_required", "code": 422}, "redirect_browser_to": ',
+        '"messages": [{"id": 4000035, "text": "x"}]',
+        "curl -X POST '{{host}}kratos/self-service/login?flow=",
+        "2a2a701a-7a45-4df1-a710-816cc4f9efc",
+        '\' --data \'{"method": "totp"}\'',
+        "<http://ory.sh/kratos|ory.sh/kratos>",
+        "selfservice:\n  flows:\n",
+        "ory_kratos_session=",
+        "{",
+        "}",
+        "[",
+        "]",
+        '"',
+        "'",
+        "\\\n",
+        "```",
+        "&lt;",
+        "\n",
+    ]
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

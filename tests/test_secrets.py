@@ -6,15 +6,29 @@ from bot.render import to_blocks, to_json, to_mrkdwn, to_text
 from tests.conftest import SHARED, needs_shared
 
 CASES = [
-    ("curl http://h/sessions/whoami -H 'X-Session-Token: ory_st_Zm9vYmFyYmF6cXV4MTIzNDU2'", "ory_st_Zm9vYmFyYmF6cXV4MTIzNDU2"),
+    (
+        "curl http://h/sessions/whoami -H 'X-Session-Token: ory_st_Zm9vYmFyYmF6cXV4MTIzNDU2'",
+        "ory_st_Zm9vYmFyYmF6cXV4MTIzNDU2",
+    ),
     ("Authorization: Bearer ory_at_ZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRw", "ory_at_ZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRw"),
-    ("curl http://h:4434/admin/identities -H 'Authorization: Bearer ory_pat_8c2kd9vM1qLz0pXe4TnB'", "ory_pat_8c2kd9vM1qLz0pXe4TnB"),
+    (
+        "curl http://h:4434/admin/identities -H 'Authorization: Bearer ory_pat_8c2kd9vM1qLz0pXe4TnB'",
+        "ory_pat_8c2kd9vM1qLz0pXe4TnB",
+    ),
     ("my token is ory_pat_8c2kd9vM1qLz0pXe4TnB why does admin api say 401", "ory_pat_8c2kd9vM1qLz0pXe4TnB"),
-    ("curl -X POST http://h/self-service/login?flow=530f4a51-19eb-4570-8ebc-068dfbc6f402 "
-     "--data '{\"method\": \"password\", \"identifier\": \"a@b.c\", \"password\": \"Hunter2Secret!\"}'", "Hunter2Secret!"),
-    ("Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlX2hlcmU", "c2lnbmF0dXJlX2hlcmU"),
-    ("cookie: ory_kratos_session=MTY5OTk5OTk5OXxEdi1CQkFFQ180SUFBUkFCRUFBQVJfLUNBQUVHYzNSeWFXNW4=",
-     "MTY5OTk5OTk5OXxEdi1CQkFFQ180SUFBUkFCRUFBQVJfLUNBQUVHYzNSeWFXNW4"),
+    (
+        "curl -X POST http://h/self-service/login?flow=530f4a51-19eb-4570-8ebc-068dfbc6f402 "
+        '--data \'{"method": "password", "identifier": "a@b.c", "password": "Hunter2Secret!"}\'',
+        "Hunter2Secret!",
+    ),
+    (
+        "Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlX2hlcmU",
+        "c2lnbmF0dXJlX2hlcmU",
+    ),
+    (
+        "cookie: ory_kratos_session=MTY5OTk5OTk5OXxEdi1CQkFFQ180SUFBUkFCRUFBQVJfLUNBQUVHYzNSeWFXNW4=",
+        "MTY5OTk5OTk5OXxEdi1CQkFFQ180SUFBUkFCRUFBQVJfLUNBQUVHYzNSeWFXNW4",
+    ),
     ("dsn: postgres://kratos:s3cr3tPassw0rd@db:5432/kratos?sslmode=disable", "s3cr3tPassw0rd"),
 ]
 

@@ -40,7 +40,7 @@ def endpoint_of(url: str) -> Endpoint | None:
     m = FLOW_PATH.search(url)
     if m is None:
         return None
-    path_and_query = url[m.start():]
+    path_and_query = url[m.start() :]
     parts = urlsplit("http://x" + path_and_query)
     query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
     return Endpoint(flow=m.group(1), variant=(m.group(2) or "").lstrip("/") or None, path=parts.path, query=query)

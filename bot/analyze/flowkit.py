@@ -46,8 +46,7 @@ def json_body(method: str, fields: dict[str, str], csrf: str | None) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-def curl_lines(method: str, url: str, *, jar: bool = False, body: str | None = None,
-               token: bool = False) -> str:
+def curl_lines(method: str, url: str, *, jar: bool = False, body: str | None = None, token: bool = False) -> str:
     lines = [f"curl -s -X {method} '{url}'" if method != "GET" else f"curl -s '{url}'"]
     if jar:
         lines.append("-c cookies.txt -b cookies.txt")

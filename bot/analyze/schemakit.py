@@ -38,7 +38,9 @@ def iter_code_identifiers(schema: dict) -> Iterator[tuple[str, dict, dict]]:
 
 
 _MARK = "@@MARK{}@@"
-_SCALAR_ARRAY = re.compile(r'\[\n\s+((?:"[^"\n]*"|-?\d+|true|false|null)(?:,\n\s+(?:"[^"\n]*"|-?\d+|true|false|null))*)\n\s+\]')
+_SCALAR_ARRAY = re.compile(
+    r'\[\n\s+((?:"[^"\n]*"|-?\d+|true|false|null)(?:,\n\s+(?:"[^"\n]*"|-?\d+|true|false|null))*)\n\s+\]'
+)
 
 
 class SchemaEdit:
@@ -67,8 +69,12 @@ class SchemaEdit:
             m = re.search(r'"@@MARK(\d+)@@"', line)
             if m:
                 value, note = self._values[int(m.group(1))]
-                line = line.replace(m.group(0), json.dumps(value, ensure_ascii=False).replace(",", ", ")
-                                    if not isinstance(value, str) else json.dumps(value))
+                line = line.replace(
+                    m.group(0),
+                    json.dumps(value, ensure_ascii=False).replace(",", ", ")
+                    if not isinstance(value, str)
+                    else json.dumps(value),
+                )
                 line = line.replace(",  ", ", ") + f"  // <- {note}"
             lines.append(line)
         return "\n".join(lines)

@@ -13,9 +13,30 @@ from bot.models import Artifact, Flow, IdentitySchema, KratosConfig, KratosError
 FLOW_TYPES = ("login", "registration", "settings", "recovery", "verification")
 # Top-level keys of the Kratos config schema: a YAML block starting with one of them is config.
 CONFIG_ROOTS = (
-    "selfservice", "serve", "courier", "identity", "session", "dsn", "secrets", "cookies", "hashers",
-    "feature_flags", "log", "ciphers", "oauth2_provider", "organizations", "database", "preview",
-    "security", "clients", "tracing", "dev", "expose-metrics-port", "oidc", "sms", "version",
+    "selfservice",
+    "serve",
+    "courier",
+    "identity",
+    "session",
+    "dsn",
+    "secrets",
+    "cookies",
+    "hashers",
+    "feature_flags",
+    "log",
+    "ciphers",
+    "oauth2_provider",
+    "organizations",
+    "database",
+    "preview",
+    "security",
+    "clients",
+    "tracing",
+    "dev",
+    "expose-metrics-port",
+    "oidc",
+    "sms",
+    "version",
 )
 _CONFIG_LINE = re.compile(r"^(" + "|".join(re.escape(k) for k in CONFIG_ROOTS) + r")\s*:(?:\s|$)", re.MULTILINE)
 MAX_YAML = 200_000
@@ -76,24 +97,27 @@ def classify_json(value: Any, mangled_ory_key: bool = False) -> list[Artifact]:
     if isinstance(value, dict) and isinstance(value.get("error"), dict):
         e = value["error"]
         details = e.get("details") if isinstance(e.get("details"), dict) else {}
-        out.append(KratosError(
-            id=e.get("id") if isinstance(e.get("id"), str) else None,
-            code=_int(e.get("code")),
-            status=e.get("status"),
-            reason=e.get("reason"),
-            message=e.get("message"),
-            redirect_browser_to=value.get("redirect_browser_to") or details.get("redirect_browser_to")
-            or e.get("redirect_browser_to"),
-            details=tuple((str(k), str(v)[:500]) for k, v in list(details.items())[:20]),
-        ))
+        out.append(
+            KratosError(
+                id=e.get("id") if isinstance(e.get("id"), str) else None,
+                code=_int(e.get("code")),
+                status=e.get("status"),
+                reason=e.get("reason"),
+                message=e.get("message"),
+                redirect_browser_to=value.get("redirect_browser_to")
+                or details.get("redirect_browser_to")
+                or e.get("redirect_browser_to"),
+                details=tuple((str(k), str(v)[:500]) for k, v in list(details.items())[:20]),
+            )
+        )
         return out
     if isinstance(value, dict) and (_is_schema(value) or _has_extension(value)):
         out.append(IdentitySchema(schema=value, mangled_key=mangled_ory_key))
         return out
-    if isinstance(value, dict) and any(k in value for k in ("selfservice", "serve", "courier", "identity")):
-        if not isinstance(value.get("ui"), dict):
-            out.append(KratosConfig(config=value))
-            return out
+    is_config = isinstance(value, dict) and any(k in value for k in ("selfservice", "serve", "courier", "identity"))
+    if is_config and not isinstance(value.get("ui"), dict):
+        out.append(KratosConfig(config=value))
+        return out
     budget = [MAX_WALK]
     inside_flow: set[int] = set()  # dicts whose messages a flow already reported
     for d in _walk(value, budget):
@@ -101,15 +125,19 @@ def classify_json(value: Any, mangled_ory_key: bool = False) -> list[Artifact]:
             continue
         ui = d.get("ui")
         if isinstance(ui, dict) and ("action" in ui or "nodes" in ui):
-            continue_with = tuple(
-                str(c.get("action")) for c in d.get("continue_with") or [] if isinstance(c, dict)
+            continue_with = tuple(str(c.get("action")) for c in d.get("continue_with") or [] if isinstance(c, dict))
+            out.append(
+                Flow(
+                    id=d.get("id"),
+                    flow_type=_flow_type(d),
+                    client=d.get("type"),
+                    requested_aal=d.get("requested_aal"),
+                    action=ui.get("action"),
+                    state=d.get("state"),
+                    identity_id=(d.get("identity") or {}).get("id") if isinstance(d.get("identity"), dict) else None,
+                    continue_with=continue_with,
+                )
             )
-            out.append(Flow(
-                id=d.get("id"), flow_type=_flow_type(d), client=d.get("type"),
-                requested_aal=d.get("requested_aal"), action=ui.get("action"), state=d.get("state"),
-                identity_id=(d.get("identity") or {}).get("id") if isinstance(d.get("identity"), dict) else None,
-                continue_with=continue_with,
-            ))
             out.extend(_ui_messages(ui.get("messages")))
             inside_flow.add(id(ui))
             for node in ui.get("nodes") or []:
@@ -158,7 +186,7 @@ def _block_end(text: str, start: int) -> int:
         return len(text)
     while pos < len(text):
         nxt = text.find("\n", pos + 1)
-        line = text[pos + 1: nxt if nxt != -1 else len(text)]
+        line = text[pos + 1 : nxt if nxt != -1 else len(text)]
         if line.strip() and not _YAMLISH.match(line):
             return pos
         if nxt == -1:

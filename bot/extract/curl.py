@@ -20,16 +20,40 @@ MAX_COMMAND = 200_000
 MAX_COMMANDS = 50
 
 _VALUE_OPTIONS = {
-    "-X": "method", "--request": "method",
-    "-H": "header", "--header": "header",
-    "-b": "cookie", "--cookie": "cookie",
-    "-c": "jar", "--cookie-jar": "jar",
-    "-d": "data", "--data": "data", "--data-raw": "data", "--data-binary": "data",
-    "--data-urlencode": "data", "--json": "json", "-F": "form", "--form": "form",
-    "--url": "url", "-u": "user", "--user": "user", "-A": "agent", "--user-agent": "agent",
-    "-o": "skip", "--output": "skip", "-e": "skip", "--referer": "skip", "-w": "skip",
-    "--write-out": "skip", "--connect-timeout": "skip", "-m": "skip", "--max-time": "skip",
-    "--resolve": "skip", "--cacert": "skip", "-x": "skip", "--proxy": "skip",
+    "-X": "method",
+    "--request": "method",
+    "-H": "header",
+    "--header": "header",
+    "-b": "cookie",
+    "--cookie": "cookie",
+    "-c": "jar",
+    "--cookie-jar": "jar",
+    "-d": "data",
+    "--data": "data",
+    "--data-raw": "data",
+    "--data-binary": "data",
+    "--data-urlencode": "data",
+    "--json": "json",
+    "-F": "form",
+    "--form": "form",
+    "--url": "url",
+    "-u": "user",
+    "--user": "user",
+    "-A": "agent",
+    "--user-agent": "agent",
+    "-o": "skip",
+    "--output": "skip",
+    "-e": "skip",
+    "--referer": "skip",
+    "-w": "skip",
+    "--write-out": "skip",
+    "--connect-timeout": "skip",
+    "-m": "skip",
+    "--max-time": "skip",
+    "--resolve": "skip",
+    "--cacert": "skip",
+    "-x": "skip",
+    "--proxy": "skip",
 }
 
 
@@ -157,13 +181,13 @@ def find_curls(text: str) -> list[CurlSpan]:
         line_start = text.rfind("\n", 0, match.start()) + 1
         prev_line_start = text.rfind("\n", 0, max(0, line_start - 1)) + 1
         label = ""
-        own = _LABEL.match(text[line_start:match.start()])
-        prev = _LABEL.match(text[prev_line_start:max(prev_line_start, line_start - 1)])
+        own = _LABEL.match(text[line_start : match.start()])
+        prev = _LABEL.match(text[prev_line_start : max(prev_line_start, line_start - 1)])
         if own:
             label = own.group(1)
         elif prev and line_start > 0:
             label = prev.group(1)
-        found.append(CurlSpan(match.start(), end, parse_command(text[match.start():end], label)))
+        found.append(CurlSpan(match.start(), end, parse_command(text[match.start() : end], label)))
     # "1." is often lost when the paste starts right at the first command.
     if len(found) > 1 and not found[0].curl.label and found[1].curl.label == "2":
         first = found[0]

@@ -61,7 +61,7 @@ def balanced_spans(text: str) -> list[tuple[int, int]]:
 
 _LINE_COMMENT = re.compile(r'("(?:[^"\\\n]|\\.)*")|//[^\n]*')
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
-_BARE_TEMPLATE = re.compile(r'(:\s*)(\{\{\s*[\w.-]+\s*\}\})')
+_BARE_TEMPLATE = re.compile(r"(:\s*)(\{\{\s*[\w.-]+\s*\}\})")
 
 
 def _repair(text: str) -> str:
@@ -104,15 +104,15 @@ def find_json(text: str) -> list[JsonBlob]:
         value, tolerant = parsed
         if not isinstance(value, dict | list):
             continue
-        prefix = _FRAGMENT_KEY.search(text[max(0, start - 80):start])
+        prefix = _FRAGMENT_KEY.search(text[max(0, start - 80) : start])
         if prefix and not _inside_object(text, start):
             value = {prefix.group(1): value}
-            start = start - (len(text[max(0, start - 80):start]) - prefix.start())
+            start = start - (len(text[max(0, start - 80) : start]) - prefix.start())
         blobs.append(JsonBlob(start, end, value, tolerant))
     return blobs
 
 
 def _inside_object(text: str, pos: int) -> bool:
     """True when the fragment key sits inside an open brace on the same logical paste."""
-    before = text[max(0, pos - 200):pos]
+    before = text[max(0, pos - 200) : pos]
     return before.count("{") > before.count("}")

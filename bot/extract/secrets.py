@@ -27,7 +27,10 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], int, int | None], ...] = (
     ("csrf_token", re.compile(r'"(csrf_token)"\s*:\s*"([^"{}\s]{16,1024})"'), 2, 1),
     ("jwt", re.compile(r"\b(eyJ[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{8,4096})"), 1, None),
 )
-_PLACEHOLDER = re.compile(r"(?i)^(?:\.{3}|x{3,}|\*{3,}|<[^>]*>|\$\{?\w+\}?|your[-_ ]?\w*|changeme|secret|password|example|string|redacted|\{\{.*)$")
+_PLACEHOLDER = re.compile(
+    r"(?i)^(?:\.{3}|x{3,}|\*{3,}|<[^>]*>|\$\{?\w+\}?|your[-_ ]?\w*|changeme|secret|password|example|string"
+    r"|redacted|\{\{.*)$"
+)
 # Live cookies and tokens are to be revoked; a password or CSRF token is masked but not "live".
 LIVE_KINDS = {"session_cookie", "session_token", "access_token", "refresh_token", "api_key", "bearer", "jwt"}
 

@@ -19,8 +19,24 @@ import yaml
 
 KINDS = ("error_id", "ui_message", "reason", "topic")
 ENTRY_KEYS = {
-    "id", "kind", "error_id", "ui_id", "reason", "phrasings", "keywords", "title", "summary",
-    "causes", "fixes", "config_keys", "endpoints", "docs", "snippet", "related", "ask", "verified_by",
+    "id",
+    "kind",
+    "error_id",
+    "ui_id",
+    "reason",
+    "phrasings",
+    "keywords",
+    "title",
+    "summary",
+    "causes",
+    "fixes",
+    "config_keys",
+    "endpoints",
+    "docs",
+    "snippet",
+    "related",
+    "ask",
+    "verified_by",
 }
 KIND_KEY = {"error_id": "error_id", "ui_message": "ui_id", "reason": "reason", "topic": "phrasings"}
 SNIPPET_KEYS = {"lang", "code", "note"}
@@ -82,7 +98,7 @@ class Facts:
         page = url.split("#", 1)[0].rstrip("/")
         for host in DOC_HOSTS:
             if page.startswith(host):
-                return self.docs.get(DOC_HOSTS[0] + page[len(host):])
+                return self.docs.get(DOC_HOSTS[0] + page[len(host) :])
         return None
 
     def doc_url_ok(self, url: str) -> bool:

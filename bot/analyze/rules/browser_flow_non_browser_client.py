@@ -31,28 +31,36 @@ def check(ev: Evidence, kb: KnowledgeBase):
         query = "&".join(f"{k}={v}" for k, v in endpoint.query.items())
         create = f"{base}/self-service/{flow}/browser" + (f"?{query}" if query else "")
         method, fields = SUBMIT_BODY[flow]
-        browser = "\n".join((
-            "# browser flow from curl: keep the cookies, send the flow's csrf_token",
-            curl_lines("GET", create, jar=True),
-            "# -> from the JSON take `ui.action` (the submit URL with ?flow=<id>) and the `csrf_token` node",
-            curl_lines("POST", "<ui.action>", jar=True, body=json_body(method, fields, "<csrf_token>")),
-        ))
+        browser = "\n".join(
+            (
+                "# browser flow from curl: keep the cookies, send the flow's csrf_token",
+                curl_lines("GET", create, jar=True),
+                "# -> from the JSON take `ui.action` (the submit URL with ?flow=<id>) and the `csrf_token` node",
+                curl_lines("POST", "<ui.action>", jar=True, body=json_body(method, fields, "<csrf_token>")),
+            )
+        )
         api_query = "&".join(f"{k}={v}" for k, v in endpoint.query.items() if k in ("aal", "refresh"))
-        api = "\n".join((
-            "# API flow: no cookies, no CSRF token",
-            curl_lines("GET", f"{base}/self-service/{flow}/api" + (f"?{api_query}" if api_query else "")),
-            curl_lines("POST", f"{base}/self-service/{flow}?flow=<id>", body=json_body(method, fields, None)),
-        ))
-        result = "the response holds `session_token`; send it as `X-Session-Token`" if flow == "login" else \
-            "answers are JSON, never browser redirects"
+        api = "\n".join(
+            (
+                "# API flow: no cookies, no CSRF token",
+                curl_lines("GET", f"{base}/self-service/{flow}/api" + (f"?{api_query}" if api_query else "")),
+                curl_lines("POST", f"{base}/self-service/{flow}?flow=<id>", body=json_body(method, fields, None)),
+            )
+        )
+        result = (
+            "the response holds `session_token`; send it as `X-Session-Token`"
+            if flow == "login"
+            else "answers are JSON, never browser redirects"
+        )
         yield Finding(
             rule="browser-flow-non-browser-client",
             title=f"A browser {flow} flow driven by curl: use the cookie jar, or the `/self-service/{flow}/api` flow",
             detail=(
                 f"`/self-service/{flow}/browser` creates a browser flow. Its response sets a CSRF cookie, and the "
                 f"submit must send that cookie back together with the `csrf_token` from `ui.nodes`. Without a "
-                f"cookie jar curl drops the cookie and the submit fails the CSRF check. For a script, a mobile app or "
-                f"a backend, the API flow `/self-service/{flow}/api` is the right one: no cookies, no CSRF, and {result}."
+                f"cookie jar curl drops the cookie and the submit fails the CSRF check. For a script, a mobile app "
+                f"or a backend, the API flow `/self-service/{flow}/api` is the right one: no cookies, no CSRF, "
+                f"and {result}."
             ),
             fixes=(
                 f"Non-browser client: create the flow with `GET /self-service/{flow}/api`, then POST the body to "

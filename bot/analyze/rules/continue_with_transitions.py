@@ -20,7 +20,9 @@ from bot.kb.loader import KnowledgeBase
 from bot.models import Curl, Finding, KratosError, Snippet
 
 KEY = "feature_flags.use_continue_with_transitions"
-_ENV_DIFF = re.compile(r"(?i)\b(local(ly)?|docker[- ]?compose|k8s|k9s|kubernetes|helm|cluster|staging|production|prod|deploy)")
+_ENV_DIFF = re.compile(
+    r"(?i)\b(local(ly)?|docker[- ]?compose|k8s|k9s|kubernetes|helm|cluster|staging|production|prod|deploy)"
+)
 
 
 @rule("continue-with-transitions")
@@ -53,12 +55,18 @@ def check(ev: Evidence, kb: KnowledgeBase):
         detail=detail,
         fixes=(
             "Handle the 422: read the settings flow id from `redirect_browser_to` and continue in that flow. "
-            "Or set `" + KEY + ": true` in the config"
-            + (" of the cluster (as in the local one)" if env_diff else "") + " and read `continue_with` from the 200.",
+            "Or set `"
+            + KEY
+            + ": true` in the config"
+            + (" of the cluster (as in the local one)" if env_diff else "")
+            + " and read `continue_with` from the 200.",
         ),
         entries=("error.browser_location_change_required", "topic.recovery-to-settings"),
-        snippet=Snippet("yaml", "feature_flags:\n  use_continue_with_transitions: true",
-                        "makes JSON clients get 200 with continue_with instead of 422"),
+        snippet=Snippet(
+            "yaml",
+            "feature_flags:\n  use_continue_with_transitions: true",
+            "makes JSON clients get 200 with continue_with instead of 422",
+        ),
         config_keys=(KEY,),
         score=90 if env_diff else 80,
     )

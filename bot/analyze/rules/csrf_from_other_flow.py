@@ -18,8 +18,13 @@ from bot.kb.loader import KnowledgeBase
 from bot.models import Curl, Finding
 
 _FLOW_WORD = re.compile(r"(?i)(login|registration|register|signup|settings?|recovery|recover|verification|verify|totp)")
-_CANONICAL = {"register": "registration", "signup": "registration", "setting": "settings",
-              "recover": "recovery", "verify": "verification"}
+_CANONICAL = {
+    "register": "registration",
+    "signup": "registration",
+    "setting": "settings",
+    "recover": "recovery",
+    "verify": "verification",
+}
 
 
 def _flow_in_name(name: str) -> str | None:
@@ -45,12 +50,14 @@ def check(ev: Evidence, kb: KnowledgeBase):
             rule="csrf-from-other-flow",
             title=f"The csrf_token comes from the {named} flow, but this is a {endpoint.flow} flow",
             detail=(
-                f"The request{step} submits to the {endpoint.flow} flow with `\"csrf_token\": \"{token}\"`. "
+                f'The request{step} submits to the {endpoint.flow} flow with `"csrf_token": "{token}"`. '
                 f"Every flow has its own CSRF token: take it from the {endpoint.flow} flow's `ui.nodes` "
                 f"(the node named `csrf_token`), e.g. `{{{{{endpoint.flow.rstrip('s')}FlowCsrf}}}}`."
             ),
-            fixes=(f"Fetch the {endpoint.flow} flow (`GET /self-service/{endpoint.flow}/flows?id=<flow id>`) and use "
-                   f"the `csrf_token` value from its `ui.nodes`, with the matching `csrf_token_*` cookie.",),
+            fixes=(
+                f"Fetch the {endpoint.flow} flow (`GET /self-service/{endpoint.flow}/flows?id=<flow id>`) and use "
+                f"the `csrf_token` value from its `ui.nodes`, with the matching `csrf_token_*` cookie.",
+            ),
             entries=("topic.cookies-and-csrf-with-curl",),
             severity="warning",
             score=85,

@@ -40,7 +40,7 @@ def fallback_targets(ev: Evidence) -> list[tuple[str, str | None, str]]:
         m = FALLBACK.search(url)
         if m is None or m.group(1) not in FLOW_KEYS:
             continue
-        rest = url[m.start():].split()[0]
+        rest = url[m.start() :].split()[0]
         flow_id = (parse_qs(urlsplit(rest).query).get("flow") or [None])[0]
         out.setdefault(m.group(1), (m.group(1), flow_id, rest))
     return list(out.values())
@@ -74,7 +74,7 @@ def check(ev: Evidence, kb: KnowledgeBase):
             ),
             fixes=tuple(fixes),
             entries=("topic.fallback-ui-pages",),
-            snippet=Snippet("yaml", config, f"kratos.yml (Helm: under `kratos.config`)"),
+            snippet=Snippet("yaml", config, "kratos.yml (Helm: under `kratos.config`)"),
             config_keys=(key,),
             score=95,
         )

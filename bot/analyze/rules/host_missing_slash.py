@@ -28,8 +28,10 @@ def check(ev: Evidence, kb: KnowledgeBase):
         yield Finding(
             rule="host-missing-slash",
             title=f"`{var}{segment}` is missing a slash",
-            detail=(f"The URL joins `{var}` and `{segment}` with no `/` between them. Unless `{var}` ends with a "
-                    f"slash, the request goes to the wrong host or path."),
+            detail=(
+                f"The URL joins `{var}` and `{segment}` with no `/` between them. Unless `{var}` ends with a "
+                f"slash, the request goes to the wrong host or path."
+            ),
             fixes=(f"Use `{var}/{segment}...` in the URL.",),
             severity="warning",
             score=70,

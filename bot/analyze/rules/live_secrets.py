@@ -15,9 +15,16 @@ from bot.kb.loader import KnowledgeBase
 from bot.models import Finding, Secret
 
 _NAMES = {
-    "session_cookie": "session cookie", "session_token": "session token", "access_token": "access token",
-    "refresh_token": "refresh token", "api_key": "API key", "bearer": "bearer token", "jwt": "JWT",
-    "password": "password", "csrf_cookie": "CSRF cookie", "csrf_token": "CSRF token",
+    "session_cookie": "session cookie",
+    "session_token": "session token",
+    "access_token": "access token",
+    "refresh_token": "refresh token",
+    "api_key": "API key",
+    "bearer": "bearer token",
+    "jwt": "JWT",
+    "password": "password",
+    "csrf_cookie": "CSRF cookie",
+    "csrf_token": "CSRF token",
 }
 
 
@@ -30,12 +37,18 @@ def check(ev: Evidence, kb: KnowledgeBase):
     passwords = [s for s in secrets if s.secret_kind == "password"]
     if not live and not passwords:
         return
-    what = sorted({f"{_NAMES[s.secret_kind]} (`{s.name}`)" if s.name != s.secret_kind else _NAMES[s.secret_kind]
-                   for s in live + passwords})
+    what = sorted(
+        {
+            f"{_NAMES[s.secret_kind]} (`{s.name}`)" if s.name != s.secret_kind else _NAMES[s.secret_kind]
+            for s in live + passwords
+        }
+    )
     fixes = []
     if live:
-        fixes.append("Revoke it now: log that session out, or as admin `DELETE /admin/sessions/{id}` "
-                     "(all of a user's: `DELETE /admin/identities/{id}/sessions`); rotate any API key.")
+        fixes.append(
+            "Revoke it now: log that session out, or as admin `DELETE /admin/sessions/{id}` "
+            "(all of a user's: `DELETE /admin/identities/{id}/sessions`); rotate any API key."
+        )
     if passwords:
         fixes.append("If the password is real, change it.")
     if live:

@@ -46,8 +46,10 @@ def check(ev: Evidence, kb: KnowledgeBase):
                 f"The flow id is malformed: {describe(flow_id.value)}. Kratos cannot parse it, so it treats the "
                 "`flow` parameter as missing and answers 400 `The flow query parameter is missing or malformed.`"
             ),
-            fixes=("Copy the complete flow `id` from the response that created the flow (or submit to its "
-                   "`ui.action`, which already carries the id).",),
+            fixes=(
+                "Copy the complete flow `id` from the response that created the flow (or submit to its "
+                "`ui.action`, which already carries the id).",
+            ),
             entries=("reason.flow-param-missing-or-malformed",),
             score=97,
         )

@@ -57,60 +57,90 @@ def check(ev: Evidence, kb: KnowledgeBase):
             path = ("properties", "traits", "properties", name, EXT, "credentials", "code")
             if via not in ("email", "sms"):
                 fixed_via = _ADDRESS_FORMATS.get(fmt)
-                findings.append(Finding(
-                    rule="schema-code-identifier",
-                    title=f"`{name}` is a code identifier without a valid `via`",
-                    detail=(f"`{name}` has `\"code\": {{\"identifier\": true}}` but `via` is "
+                findings.append(
+                    Finding(
+                        rule="schema-code-identifier",
+                        title=f"`{name}` is a code identifier without a valid `via`",
+                        detail=(
+                            f'`{name}` has `"code": {{"identifier": true}}` but `via` is '
                             f"{'missing' if via is None else repr(via)}. Kratos rejects that with "
-                            "`channel type \"\" must be one of email, sms`: it needs to know where to send the code."),
-                    fixes=((f"Add `\"via\": \"{fixed_via}\"`." if fixed_via else
-                            f"A `{name}` cannot receive a code: move the code identifier to the email trait "
-                            f"(`\"via\": \"email\"`) or a phone trait (`\"via\": \"sms\"`)."),),
-                    entries=("topic.code-login-identifier",),
-                ))
+                            '`channel type "" must be one of email, sms`: it needs to know where to send the code.'
+                        ),
+                        fixes=(
+                            (
+                                f'Add `"via": "{fixed_via}"`.'
+                                if fixed_via
+                                else f"A `{name}` cannot receive a code: move the code identifier to the email trait "
+                                f'(`"via": "email"`) or a phone trait (`"via": "sms"`).'
+                            ),
+                        ),
+                        entries=("topic.code-login-identifier",),
+                    )
+                )
                 if fixed_via:
                     edit.set(path, {"identifier": True, "via": fixed_via}, f"added via {fixed_via}")
             elif via == "email" and fmt not in (None, "email"):
-                findings.append(Finding(
-                    rule="schema-code-identifier",
-                    title=f"`{name}` sends codes by email but its format is `{fmt}`",
-                    detail=(f"With `via: email` on a `{fmt}` trait Kratos does not check that the value is an email "
-                            "address, and mails the code to whatever the user typed."),
-                    fixes=("Keep the code identifier on a trait with `\"format\": \"email\"`.",),
-                    entries=("topic.code-login-identifier",),
-                    severity="warning", score=80,
-                ))
+                findings.append(
+                    Finding(
+                        rule="schema-code-identifier",
+                        title=f"`{name}` sends codes by email but its format is `{fmt}`",
+                        detail=(
+                            f"With `via: email` on a `{fmt}` trait Kratos does not check that the value is an email "
+                            "address, and mails the code to whatever the user typed."
+                        ),
+                        fixes=('Keep the code identifier on a trait with `"format": "email"`.',),
+                        entries=("topic.code-login-identifier",),
+                        severity="warning",
+                        score=80,
+                    )
+                )
         wanted = _wanted_trait(ev, props)
         if wanted and not any(name == wanted for name, _, _ in code_traits):
             address = next((n for n, _, c in code_traits if c.get("via") in ("email", "sms")), None)
-            findings.append(Finding(
-                rule="schema-code-identifier",
-                title=f"`{wanted}` cannot be a code identifier: a code has to be delivered somewhere",
-                detail=(f"Kratos sends the one-time code to the trait marked as code identifier, using its `via` "
+            findings.append(
+                Finding(
+                    rule="schema-code-identifier",
+                    title=f"`{wanted}` cannot be a code identifier: a code has to be delivered somewhere",
+                    detail=(
+                        f"Kratos sends the one-time code to the trait marked as code identifier, using its `via` "
                         f"(email or sms). A `{wanted}` is not an address, so it cannot carry `via`"
-                        + (f"; in this schema `{address}` is the code identifier." if address else ".")),
-                fixes=((f"Users sign in with code by typing their {address} as `identifier` "
-                        f"(`{wanted}` stays the password identifier).",) if address else
-                       ("Add `\"code\": {\"identifier\": true, \"via\": \"email\"}` to the email trait.",)),
-                entries=("topic.code-login-identifier", "ui.4000035"),
-                score=92,
-            ))
+                        + (f"; in this schema `{address}` is the code identifier." if address else ".")
+                    ),
+                    fixes=(
+                        (
+                            f"Users sign in with code by typing their {address} as `identifier` "
+                            f"(`{wanted}` stays the password identifier).",
+                        )
+                        if address
+                        else ('Add `"code": {"identifier": true, "via": "email"}` to the email trait.',)
+                    ),
+                    entries=("topic.code-login-identifier", "ui.4000035"),
+                    score=92,
+                )
+            )
         optional = [n for n, _, c in code_traits if c.get("via") in ("email", "sms") and n not in required]
         if optional and len(optional) == len([1 for _, _, c in code_traits if c.get("via") in ("email", "sms")]):
             names = ", ".join(f"`{n}`" for n in optional)
             new_required = list(required) + [optional[0]]
-            findings.append(Finding(
-                rule="schema-code-identifier",
-                title=f"{names} is the only code identifier and it is optional",
-                detail=(f"{names} is not in the traits' `required` list, so identities without it have no `code` "
-                        "credential and get 4000035 (\"This account does not exist or has not setup sign in with "
-                        "code.\") when they try code login."),
-                fixes=(f"If every user must be able to sign in with a code, add `\"{optional[0]}\"` to `required`.",
-                       "If it stays optional, offer those users another method (password) and send the address, "
-                       "never the username, as `identifier` for code login."),
-                entries=("ui.4000035",),
-                severity="warning", score=85,
-            ))
+            findings.append(
+                Finding(
+                    rule="schema-code-identifier",
+                    title=f"{names} is the only code identifier and it is optional",
+                    detail=(
+                        f"{names} is not in the traits' `required` list, so identities without it have no `code` "
+                        'credential and get 4000035 ("This account does not exist or has not setup sign in with '
+                        'code.") when they try code login.'
+                    ),
+                    fixes=(
+                        f'If every user must be able to sign in with a code, add `"{optional[0]}"` to `required`.',
+                        "If it stays optional, offer those users another method (password) and send the address, "
+                        "never the username, as `identifier` for code login.",
+                    ),
+                    entries=("ui.4000035",),
+                    severity="warning",
+                    score=85,
+                )
+            )
             edit.set(("properties", "traits", "required"), new_required, f"{optional[0]} is now required")
         if not findings:
             continue

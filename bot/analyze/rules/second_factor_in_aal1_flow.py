@@ -50,24 +50,36 @@ def check(ev: Evidence, kb: KnowledgeBase):
         code_field = SECOND_FACTORS[method]
         code_value = body_field(curl, code_field) or f"<{code_field}>"
         body2 = json_body(method, {code_field: code_value}, "<csrf_token of the aal2 flow>")
-        snippet = "\n".join((
-            "# 1. first factor in the aal1 flow you already have",
-            curl_lines("POST", f"{base}/self-service/login?flow=<aal1 flow id>", jar=True,
-                       body=json_body("password", {"identifier": "<identifier>", "password": "<password>"},
-                                      "<csrf_token of the aal1 flow>")),
-            "# 2. new login flow for the second factor; the cookie jar sends the session from step 1",
-            curl_lines("GET", f"{base}/self-service/login/browser?aal=aal2", jar=True),
-            f"# 3. submit {method} to the aal2 flow (changed: new flow id and its csrf_token)",
-            curl_lines("POST", f"{base}/self-service/login?flow=<aal2 flow id>", jar=True, body=body2),
-        ))
+        snippet = "\n".join(
+            (
+                "# 1. first factor in the aal1 flow you already have",
+                curl_lines(
+                    "POST",
+                    f"{base}/self-service/login?flow=<aal1 flow id>",
+                    jar=True,
+                    body=json_body(
+                        "password",
+                        {"identifier": "<identifier>", "password": "<password>"},
+                        "<csrf_token of the aal1 flow>",
+                    ),
+                ),
+                "# 2. new login flow for the second factor; the cookie jar sends the session from step 1",
+                curl_lines("GET", f"{base}/self-service/login/browser?aal=aal2", jar=True),
+                f"# 3. submit {method} to the aal2 flow (changed: new flow id and its csrf_token)",
+                curl_lines("POST", f"{base}/self-service/login?flow=<aal2 flow id>", jar=True, body=body2),
+            )
+        )
         where = f" ({seen}: `aal={aal}`)" if aal else ""
         yield Finding(
             rule="second-factor-in-aal1-flow",
             title=f"`{method}` is a second factor, but this login flow asks for the first factor{where}",
             detail=(
                 f"`{method}` only answers login flows created with `?aal=aal2`. "
-                + (f"This flow was created with `aal={aal}`{' (' + seen + ')' if seen else ''}, " if aal else
-                   "If this flow was created without `?aal=aal2`, ")
+                + (
+                    f"This flow was created with `aal={aal}`{' (' + seen + ')' if seen else ''}, "
+                    if aal
+                    else "If this flow was created without `?aal=aal2`, "
+                )
                 + "so no strategy accepts the body"
                 + (" and Kratos answers 4010002." if no_strategy else ".")
                 + " TOTP (2FA / MFA) needs a first-factor session first."
@@ -76,7 +88,7 @@ def check(ev: Evidence, kb: KnowledgeBase):
                 "Sign in with the first factor (`password` or `code`) in an aal1 flow; that creates a session.",
                 "Create a new login flow with `?aal=aal2`, sending that session (cookie jar for browser flows, "
                 "`X-Session-Token` for API flows).",
-                f"Submit `\"method\": \"{method}\"` with `{code_field}` to the aal2 flow.",
+                f'Submit `"method": "{method}"` with `{code_field}` to the aal2 flow.',
             ),
             entries=("ui.4010002", "topic.aal-step-up"),
             snippet=Snippet("bash", snippet, "steps 2 and 3 are new; your TOTP request moves to the aal2 flow"),

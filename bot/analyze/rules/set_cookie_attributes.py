@@ -15,7 +15,9 @@ from bot.analyze.registry import rule
 from bot.kb.loader import KnowledgeBase
 from bot.models import Curl, Finding
 
-_ATTRS = re.compile(r"(?i)(?:^|;)\s*(Path=[^;]*|Max-Age=\d*|Expires=[^;]*|Domain=[^;]*|HttpOnly|Secure|SameSite=\w*)\s*(?=;|$)")
+_ATTRS = re.compile(
+    r"(?i)(?:^|;)\s*(Path=[^;]*|Max-Age=\d*|Expires=[^;]*|Domain=[^;]*|HttpOnly|Secure|SameSite=\w*)\s*(?=;|$)"
+)
 
 
 @rule("set-cookie-attributes")
@@ -37,8 +39,10 @@ def check(ev: Evidence, kb: KnowledgeBase):
                 f"Your Cookie header carries {shown}. Those are Set-Cookie attributes from a response; a request "
                 "sends only `name=value` pairs. Kratos reads them as bogus cookies."
             ),
-            fixes=("Send only the cookie pairs, e.g. `Cookie: ory_kratos_session=<value>; csrf_token_<hash>=<value>`, "
-                   "or let curl keep them: `-c cookies.txt` on the first request and `-b cookies.txt` on the next.",),
+            fixes=(
+                "Send only the cookie pairs, e.g. `Cookie: ory_kratos_session=<value>; csrf_token_<hash>=<value>`, "
+                "or let curl keep them: `-c cookies.txt` on the first request and `-b cookies.txt` on the next.",
+            ),
             entries=("topic.cookies-and-csrf-with-curl",),
             severity="warning",
             score=85,
