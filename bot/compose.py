@@ -11,9 +11,10 @@ from bot.models import Finding, Link, Match, Reply, Section, Snippet
 
 MAX_FIXES = 8
 MAX_LINKS = 4
-MAX_SNIPPETS = 2
+MAX_SNIPPETS = 3
 RELATED_SCORE = 70
 _CODE_TITLES = {"bash": "Request", "json": "Schema", "yaml": "Config", "js": "Code", "javascript": "Code"}
+_CORRECTED_TITLES = {"bash": "Corrected request", "json": "Corrected schema", "yaml": "Corrected config"}
 # Bold markers that each renderer turns into its own syntax (Slack `*`, nothing in a terminal).
 BOLD_OPEN, BOLD_CLOSE = "\u27ea", "\u27eb"
 MAX_ENTRY_FIXES_WITH_FINDINGS = 2
@@ -28,6 +29,7 @@ class ComposeInput:
     carried: bool = False
     values: dict | None = None  # placeholder values from the thread (flow ids, base URL)
     notes: tuple[str, ...] = ()  # short remarks (input truncated, binary data …)
+    corrected: tuple[Snippet, ...] = ()  # the user's own artifacts with every finding's patches applied
 
 
 def _fill(text: str, values: dict) -> str:
@@ -118,12 +120,13 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     if fixes:
         sections.append(Section("Fix", tuple(f"{i}. {fix}" for i, fix in enumerate(fixes, 1))))
 
-    snippets: list[Snippet] = [f.snippet for f in findings if f.snippet][:MAX_SNIPPETS]
+    snippets: list[Snippet] = (list(ci.corrected) + [f.snippet for f in findings if f.snippet])[:MAX_SNIPPETS]
     if not snippets and primary is not None and primary.snippet is not None:
         s = primary.snippet
         snippets.append(Snippet(s.lang, _fill(s.code, values), s.note))
     for snippet in snippets:
-        title = _CODE_TITLES.get(snippet.lang, "Example")
+        corrected = snippet in ci.corrected
+        title = (_CORRECTED_TITLES if corrected else _CODE_TITLES).get(snippet.lang, "Example")
         sections.append(Section(title, (snippet.note,) if snippet.note else (), snippet))
 
     keys = list(dict.fromkeys(k for f in findings for k in f.config_keys))

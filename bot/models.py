@@ -129,6 +129,21 @@ class Snippet:
 
 
 @dataclass(frozen=True)
+class Patch:
+    """One change to a pasted artifact; `bot.correct` applies all of a finding set's patches at once.
+
+    `target` is the artifact's index in the evidence focus. Paths: a schema or config uses its JSON
+    path; a curl uses ("url",), ("query", name), ("body", field), ("header", name) or ("cookie", i).
+    """
+
+    target: int
+    op: str  # set | remove | rename
+    path: tuple[str, ...]
+    value: Any = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Finding:
     """What a rule concluded from the artifacts: tied to the paste, linked to knowledge entries."""
 
@@ -141,6 +156,7 @@ class Finding:
     severity: str = "error"  # error | warning | info
     score: int = 90
     config_keys: tuple[str, ...] = ()
+    patches: tuple[Patch, ...] = ()
 
 
 @dataclass(frozen=True)

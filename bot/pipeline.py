@@ -13,6 +13,7 @@ from bot.analyze import Evidence, analyze
 from bot.analyze.flowkit import base_url
 from bot.compose import ComposeInput, compose
 from bot.context import ContextStore, MemoryContextStore, Turn, redact
+from bot.correct import corrections
 from bot.extract import Extraction, extract
 from bot.extract.secrets import scrub
 from bot.kb.loader import KnowledgeBase
@@ -89,7 +90,8 @@ class Triage:
         ]
         level = confidence(ranked, findings)
         values = self._values(ev)
-        reply = compose(ComposeInput(ranked, findings, level, carried, values, tuple(notes)), self.kb)
+        fixed = tuple(corrections(ev.focus, findings))
+        reply = compose(ComposeInput(ranked, findings, level, carried, values, tuple(notes), fixed), self.kb)
         reply = _scrub_reply(reply, extraction)
         if thread:
             self.store.append(

@@ -23,6 +23,10 @@ class Evidence:
     def of(self, kind: type) -> list:
         return [a for a in self.focus if isinstance(a, kind)]
 
+    def index_of(self, artifact: Artifact) -> int:
+        """Position of `artifact` in the focus, the target of its patches."""
+        return next(i for i, a in enumerate(self.focus) if a is artifact)
+
     def earlier(self, kind: type) -> list:
         """Artifacts of `kind` from earlier turns, newest first."""
         return [a for turn in reversed(self.history) for a in turn.artifacts if isinstance(a, kind)]

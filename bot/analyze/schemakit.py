@@ -38,43 +38,175 @@ def iter_code_identifiers(schema: dict) -> Iterator[tuple[str, dict, dict]]:
 
 
 _MARK = "@@MARK{}@@"
+_NOTE = "@@NOTE{}@@"
 _SCALAR_ARRAY = re.compile(
     r'\[\n\s+((?:"[^"\n]*"|-?\d+|true|false|null)(?:,\n\s+(?:"[^"\n]*"|-?\d+|true|false|null))*)\n\s+\]'
 )
 
 
-class SchemaEdit:
-    """Collects changes to a schema copy; `render()` prints it with `// <-` on changed lines."""
+def rename_key(mapping: dict, old: str, new: str, value: Any) -> bool:
+    """Rename `old` to `new` in place, keeping the key's position (users compare line by line).
 
-    def __init__(self, schema: dict):
-        self.schema = copy.deepcopy(schema)
+    Refuses (returns False) when `new` exists already: a rename must never overwrite the user's data.
+    """
+    if new in mapping and new != old:
+        return False
+    items = [(new, value) if k == old else (k, v) for k, v in mapping.items()]
+    mapping.clear()
+    mapping.update(items)
+    return True
+
+
+class JsonEdit:
+    """Changes to a copy of a JSON document; `render()` prints it with `// <- note` on changed lines."""
+
+    def __init__(self, doc: Any):
+        self.doc = copy.deepcopy(doc)
         self._values: list[tuple[Any, str]] = []
+        self._notes: list[str] = []
+
+    def _parent(self, path: tuple[str, ...], create: bool) -> dict | None:
+        node = self.doc
+        for part in path[:-1]:
+            if not isinstance(node, dict):
+                return None
+            if part not in node:
+                if not create:
+                    return None
+                node[part] = {}
+            node = node[part]
+        return node if isinstance(node, dict) else None
 
     def set(self, path: tuple[str, ...], value: Any, note: str) -> None:
-        node = self.schema
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-        node[path[-1]] = _MARK.format(len(self._values))
-        self._values.append((value, note))
+        parent = self._parent(path, create=True)
+        if parent is not None:
+            parent[path[-1]] = _MARK.format(len(self._values))
+            self._values.append((value, note))
+
+    def remove(self, path: tuple[str, ...], note: str) -> None:
+        parent = self._parent(path, create=False)
+        if parent is not None and path[-1] in parent:
+            del parent[path[-1]]
+            # The note goes first in the parent so its line (and comma) can become a comment line.
+            items = list(parent.items())
+            parent.clear()
+            parent[_NOTE.format(len(self._notes))] = ""
+            parent.update(items)
+            self._notes.append(note)
+
+    def rename(self, path: tuple[str, ...], new_name: str, note: str) -> None:
+        parent = self._parent(path, create=False)
+        if parent is not None and path[-1] in parent:
+            value = parent[path[-1]]
+            if rename_key(parent, path[-1], new_name, _MARK.format(len(self._values))):
+                self._values.append((value, note))
 
     @property
     def changed(self) -> bool:
-        return bool(self._values)
+        return bool(self._values or self._notes)
 
     def render(self) -> str:
-        text = json.dumps(self.schema, indent=2, ensure_ascii=False)
+        text = json.dumps(self.doc, indent=2, ensure_ascii=False)
         text = _SCALAR_ARRAY.sub(lambda m: "[" + ", ".join(p.strip() for p in m.group(1).split(",\n")) + "]", text)
         lines = []
         for line in text.split("\n"):
+            note = re.search(r'"@@NOTE(\d+)@@": ""', line)
+            if note:
+                indent = line[: len(line) - len(line.lstrip())]
+                lines.append(f"{indent}// <- {self._notes[int(note.group(1))]}")
+                continue
             m = re.search(r'"@@MARK(\d+)@@"', line)
             if m:
-                value, note = self._values[int(m.group(1))]
-                line = line.replace(
-                    m.group(0),
-                    json.dumps(value, ensure_ascii=False).replace(",", ", ")
-                    if not isinstance(value, str)
-                    else json.dumps(value),
-                )
-                line = line.replace(",  ", ", ") + f"  // <- {note}"
+                value, note_text = self._values[int(m.group(1))]
+                rendered = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+                line = line.replace(m.group(0), rendered) + f"  // <- {note_text}"
             lines.append(line)
         return "\n".join(lines)
+
+
+SchemaEdit = JsonEdit
+
+
+# What the `ory.sh/kratos` extension accepts, per Kratos' identity extension meta-schema: section ->
+# option -> value type (`bool`) or the allowed strings. tests/test_schema_doctor.py compares it with the
+# meta-schema in ../shared/kratos when that is present.
+EXTENSION_OPTIONS: dict[str, dict[str, dict[str, object]]] = {
+    "credentials": {
+        "password": {"identifier": bool},
+        "webauthn": {"identifier": bool},
+        "passkey": {"display_name": bool},
+        "totp": {"account_name": bool},
+        "code": {"identifier": bool, "via": ("email", "sms")},
+    },
+    "verification": {"": {"via": ("email", "sms")}},
+    "recovery": {"": {"via": ("email", "sms")}},
+    "organizations": {"": {"matcher": ("email_domain",)}},
+}
+# Formats a trait with `verification` may have (the identity meta-schema's `then` branch).
+VERIFICATION_FORMATS = ("email", "tel", "date", "time", "date-time", "no-validate")
+
+
+def _option_schema(options: dict[str, object]) -> dict:
+    props = {}
+    for name, kind in options.items():
+        props[name] = {"type": "boolean"} if kind is bool else {"type": "string", "enum": list(kind)}
+    return {"type": "object", "additionalProperties": False, "properties": props}
+
+
+def extension_schema() -> dict:
+    """A JSON Schema for one trait's `ory.sh/kratos` value, built from EXTENSION_OPTIONS."""
+    props: dict[str, dict] = {}
+    for section, groups in EXTENSION_OPTIONS.items():
+        if "" in groups:
+            props[section] = _option_schema(groups[""])
+        else:
+            props[section] = {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {name: _option_schema(opts) for name, opts in groups.items()},
+            }
+    return {"type": "object", "additionalProperties": False, "properties": props}
+
+
+def allowed_keys_at(path: tuple[str, ...]) -> list[str]:
+    """The keys the extension allows below `path` (relative to the `ory.sh/kratos` object)."""
+    if not path:
+        return list(EXTENSION_OPTIONS)
+    groups = EXTENSION_OPTIONS.get(path[0], {})
+    if "" in groups:
+        return list(groups[""]) if len(path) == 1 else []
+    if len(path) == 1:
+        return list(groups)
+    return list(groups.get(path[1], {})) if len(path) == 2 else []
+
+
+def iter_extensions(schema: dict, limit: int = 2000) -> Iterator[tuple[tuple[str, ...], dict]]:
+    """(JSON path, value) of every `ory.sh/kratos` object in the schema, nested traits included."""
+    stack: list[tuple[tuple[str, ...], Any]] = [((), schema)]
+    while stack and limit > 0:
+        path, node = stack.pop()
+        limit -= 1
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == EXT:
+                    yield path + (key,), value
+                elif isinstance(value, dict | list):
+                    stack.append((path + (key,), value))
+        elif isinstance(node, list):
+            stack.extend((path + (str(i),), v) for i, v in enumerate(node[:200]))
+
+
+def near_extension_keys(schema: dict, limit: int = 2000) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Keys that look like a misspelled `ory.sh/kratos` (Kratos silently ignores them)."""
+    stack: list[tuple[tuple[str, ...], Any]] = [((), schema)]
+    while stack and limit > 0:
+        path, node = stack.pop()
+        limit -= 1
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key != EXT and re.search(r"ory\.(sh|com)\s*/\s*kratos|ory\s*/\s*kratos", key, re.I):
+                    yield path, key
+                if isinstance(value, dict | list):
+                    stack.append((path + (key,), value))
+        elif isinstance(node, list):
+            stack.extend((path + (str(i),), v) for i, v in enumerate(node[:200]))

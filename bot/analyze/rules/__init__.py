@@ -11,6 +11,7 @@ from bot.analyze.rules import (  # noqa: F401  (imported for their @rule registr
     live_secrets,
     malformed_flow_id,
     schema_code_identifier,
+    schema_extension,
     second_factor_in_aal1_flow,
     set_cookie_attributes,
 )

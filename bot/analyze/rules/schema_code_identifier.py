@@ -13,14 +13,13 @@ that address as `identifier`; make that trait required if every user must be abl
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 from bot.analyze.evidence import Evidence
 from bot.analyze.registry import rule
-from bot.analyze.schemakit import EXT, SchemaEdit, iter_code_identifiers, traits
+from bot.analyze.schemakit import EXT, iter_code_identifiers, traits
 from bot.kb.loader import KnowledgeBase
-from bot.models import Finding, IdentitySchema, Snippet
+from bot.models import Finding, IdentitySchema, Patch
 
 _ADDRESS_FORMATS = {"email": "email", "tel": "sms"}
 _WANTS = re.compile(r"(?i)\b(user ?name|login|nick|handle)\b")
@@ -48,7 +47,7 @@ def check(ev: Evidence, kb: KnowledgeBase):
         props, required = traits(artifact.schema)
         if not props:
             continue
-        edit = SchemaEdit(artifact.schema)
+        target = ev.index_of(artifact)
         findings: list[Finding] = []
         code_traits = list(iter_code_identifiers(artifact.schema))
         for name, trait, code in code_traits:
@@ -75,10 +74,13 @@ def check(ev: Evidence, kb: KnowledgeBase):
                             ),
                         ),
                         entries=("topic.code-login-identifier",),
+                        patches=(
+                            Patch(target, "set", path, {"identifier": True, "via": fixed_via}, f"added via {fixed_via}")
+                            if fixed_via
+                            else Patch(target, "remove", path, note=f"{name} cannot receive a code"),
+                        ),
                     )
                 )
-                if fixed_via:
-                    edit.set(path, {"identifier": True, "via": fixed_via}, f"added via {fixed_via}")
             elif via == "email" and fmt not in (None, "email"):
                 findings.append(
                     Finding(
@@ -139,17 +141,17 @@ def check(ev: Evidence, kb: KnowledgeBase):
                     entries=("ui.4000035",),
                     severity="warning",
                     score=85,
+                    patches=(
+                        Patch(
+                            target,
+                            "set",
+                            ("properties", "traits", "required"),
+                            new_required,
+                            f"{optional[0]} is now required",
+                        ),
+                    ),
                 )
             )
-            edit.set(("properties", "traits", "required"), new_required, f"{optional[0]} is now required")
         if not findings:
             continue
-        snippet = None
-        if edit.changed:
-            note = "corrected schema: changed lines end with `// <-` (remove those comments before use)"
-            if artifact.mangled_key:
-                note += "; the key is the plain string `ory.sh/kratos`, as Slack turned it into a link"
-            snippet = Snippet("json", edit.render(), note)
-        first = findings[0]
-        findings[0] = dataclasses.replace(first, snippet=snippet) if snippet else first
         yield from findings
