@@ -20,10 +20,8 @@ def test_extension_table_matches_kratos_meta_schema():
     assert set(ext) == set(EXTENSION_OPTIONS)
     for section, groups in EXTENSION_OPTIONS.items():
         kratos = _options(ext[section])
-        if "" in groups:
-            kratos_groups = {"": kratos}
-        else:
-            kratos_groups = {name: _options(value) for name, value in kratos.items()}
+        nested = {name: _options(value) for name, value in kratos.items()} if "" not in groups else {}
+        kratos_groups = {"": kratos} if "" in groups else nested
         assert set(kratos_groups) == set(groups), section
         for group, options in groups.items():
             assert set(kratos_groups[group]) == set(options), (section, group)
