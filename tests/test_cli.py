@@ -79,7 +79,8 @@ def test_kb_check_reports_bad_knowledge(tmp_path, capsys, monkeypatch):
     from tests.conftest import ROOT
 
     shutil.copytree(ROOT / "knowledge" / "facts", tmp_path / "facts")
-    (tmp_path / "x.yaml").write_text("entries:\n- id: Bad Id\n", encoding="utf-8")
+    (tmp_path / "topics").mkdir()
+    (tmp_path / "topics" / "x.yaml").write_text("entries:\n- id: Bad Id\n", encoding="utf-8")
     code, _, err = run(["--knowledge", str(tmp_path), "kb", "check"], capsys=capsys, monkeypatch=monkeypatch)
     assert code == 1 and "x.yaml" in err
 

@@ -93,7 +93,8 @@ def kb_copy(tmp_path: Path) -> Path:
 
 
 def _write(directory: Path, body: str) -> None:
-    (directory / "bad.yaml").write_text(body, encoding="utf-8")
+    (directory / "topics").mkdir(exist_ok=True)
+    (directory / "topics" / "bad.yaml").write_text(body, encoding="utf-8")
 
 
 GOOD = """

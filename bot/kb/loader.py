@@ -295,8 +295,12 @@ def _entry(raw: Any, where: str, facts: Facts, problems: list[str]) -> Entry | N
     )
 
 
+# The entry files, explicitly: other YAML in knowledge/ (config_renames.yaml) has its own format.
+ENTRY_FILES = ("errors.yaml", "reasons.yaml", "ui/*.yaml", "topics/*.yaml", "*.entries.yaml")
+
+
 def _yaml_files(directory: Path) -> Iterable[Path]:
-    return sorted(p for p in directory.rglob("*.yaml") if "facts" not in p.relative_to(directory).parts)
+    return sorted({p for pattern in ENTRY_FILES for p in directory.glob(pattern)})
 
 
 def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
