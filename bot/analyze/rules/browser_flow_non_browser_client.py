@@ -40,18 +40,24 @@ def check(ev: Evidence, kb: KnowledgeBase):
             )
         )
         api_query = "&".join(f"{k}={v}" for k, v in endpoint.query.items() if k in ("aal", "refresh"))
+        # Settings and an aal2 login act on an existing session: the API flow needs its token.
+        token = flow == "settings" or endpoint.query.get("aal") == "aal2"
         api = "\n".join(
             (
                 "# API flow: no cookies, no CSRF token",
-                curl_lines("GET", f"{base}/self-service/{flow}/api" + (f"?{api_query}" if api_query else "")),
-                curl_lines("POST", f"{base}/self-service/{flow}?flow=<id>", body=json_body(method, fields, None)),
+                curl_lines(
+                    "GET", f"{base}/self-service/{flow}/api" + (f"?{api_query}" if api_query else ""), token=token
+                ),
+                curl_lines(
+                    "POST", f"{base}/self-service/{flow}?flow=<id>", body=json_body(method, fields, None), token=token
+                ),
             )
         )
-        result = (
-            "the response holds `session_token`; send it as `X-Session-Token`"
-            if flow == "login"
-            else "answers are JSON, never browser redirects"
-        )
+        result = {
+            "login": "the response holds `session_token`; send it as `X-Session-Token`",
+            "recovery": "the answer is JSON (with `feature_flags.use_continue_with_transitions: true`, a 200 with "
+            "`continue_with` items that carry the session token)",
+        }.get(flow, "the answers are JSON")
         yield Finding(
             rule="browser-flow-non-browser-client",
             title=f"A browser {flow} flow driven by curl: use the cookie jar, or the `/self-service/{flow}/api` flow",

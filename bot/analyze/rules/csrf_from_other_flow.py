@@ -1,11 +1,13 @@
-"""csrf-from-other-flow: the `csrf_token` in the body was taken from a different flow.
+"""csrf-from-other-flow: a settings request sends the `csrf_token` of the login or recovery flow.
 
-Why: each browser flow carries its own `csrf_token` node, paired with the CSRF cookie. A token
-copied from the recovery flow into a settings request (or from login into registration) fails
-the CSRF check, or is silently tied to the wrong flow.
+Why: the `csrf_token` is checked against the CSRF cookie, not against a flow (x/nosurfx, ory/nosurf).
+But Kratos rotates that cookie when it issues a session, which a successful login, registration or
+recovery does (session/manager_http.go). A token read from those flows before that moment no longer
+matches the cookie the settings request carries.
 Example: POST `/self-service/settings?flow=…` with `"csrf_token": "{{recoveryFlowCsrf}}"`.
-Fix: read `csrf_token` from `ui.nodes` of the same flow you submit to.
-Detection is by the template variable name (recovery/login/settings/…) against the endpoint's flow.
+Fix: read `csrf_token` from the settings flow (fetched after the session was issued).
+Detection is by the template variable name against the endpoint's flow; only the settings flow is
+checked, because only there a session was certainly issued in between.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import re
 from bot.analyze.evidence import Evidence, body_field, curl_endpoint
 from bot.analyze.registry import rule
 from bot.kb.loader import KnowledgeBase
-from bot.models import Curl, Finding
+from bot.models import Curl, Finding, Patch
 
-_FLOW_WORD = re.compile(r"(?i)(login|registration|register|signup|settings?|recovery|recover|verification|verify|totp)")
+SESSION_ISSUING = ("login", "recovery", "registration")
+_FLOW_WORD = re.compile(r"(?i)(login|registration|register|signup|settings?|recovery|recover|verification|verify)")
 _CANONICAL = {
     "register": "registration",
     "signup": "registration",
@@ -43,22 +46,32 @@ def check(ev: Evidence, kb: KnowledgeBase):
         if endpoint is None or endpoint.variant is not None or not token or "{{" not in token:
             continue
         named = _flow_in_name(token)
-        if named is None or named == "totp" or named == endpoint.flow:
+        if endpoint.flow != "settings" or named not in SESSION_ISSUING:
             continue
         step = f" (step {curl.label})" if curl.label else ""
         yield Finding(
             rule="csrf-from-other-flow",
-            title=f"The csrf_token comes from the {named} flow, but this is a {endpoint.flow} flow",
+            title=f"The csrf_token comes from the {named} flow, but this is the settings flow",
             detail=(
-                f'The request{step} submits to the {endpoint.flow} flow with `"csrf_token": "{token}"`. '
-                f"Every flow has its own CSRF token: take it from the {endpoint.flow} flow's `ui.nodes` "
-                f"(the node named `csrf_token`), e.g. `{{{{{endpoint.flow.rstrip('s')}FlowCsrf}}}}`."
+                f'The request{step} submits to the settings flow with `"csrf_token": "{token}"`. The token must '
+                f"match the CSRF cookie, and Kratos replaced that cookie when the {named} flow issued the session. "
+                "Take the token from the settings flow's `ui.nodes` (the node named `csrf_token`), e.g. "
+                "`{{settingFlowCsrf}}`."
             ),
             fixes=(
-                f"Fetch the {endpoint.flow} flow (`GET /self-service/{endpoint.flow}/flows?id=<flow id>`) and use "
-                f"the `csrf_token` value from its `ui.nodes`, with the matching `csrf_token_*` cookie.",
+                "Fetch the settings flow (`GET /self-service/settings/flows?id=<flow id>`) with the new session "
+                "cookie and use the `csrf_token` value from its `ui.nodes`.",
             ),
             entries=("topic.cookies-and-csrf-with-curl",),
             severity="warning",
             score=85,
+            patches=(
+                Patch(
+                    ev.index_of(curl),
+                    "set",
+                    ("body", "csrf_token"),
+                    "{{settingFlowCsrf}}",
+                    "csrf_token from the settings flow",
+                ),
+            ),
         )

@@ -2,8 +2,9 @@
 
 Why: the top-level `reason` is often generic ("Please retry the flow…"), while `details` says what
 actually failed: for `security_csrf_violation` the `reject_reason` tells apart "no cookie at all",
-"cookies but not the CSRF one", "cookie but no token" and "cookie and token do not match", and each
-has a different fix. The detail texts are literal strings in Kratos, so each maps to a knowledge entry.
+"cookies but not the CSRF one" and "cookie and token do not match" (a JSON body without `csrf_token`
+also lands there), and `hint` may say the token was not sent at all; each has a different fix. The
+detail texts are literal strings in Kratos, so each maps to a knowledge entry.
 Example: `"reject_reason": "The HTTP Cookie Header was set and a CSRF token was sent but they do not match."`.
 Fix: the one of the detail's entry; the finding quotes which detail it was.
 """

@@ -26,7 +26,6 @@ FLOW_KEYS = {
     "recovery": "selfservice.flows.recovery.ui_url",
     "verification": "selfservice.flows.verification.ui_url",
     "error": "selfservice.flows.error.ui_url",
-    "default_return_to": "selfservice.default_browser_return_url",
 }
 
 

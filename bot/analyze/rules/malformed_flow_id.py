@@ -43,8 +43,9 @@ def check(ev: Evidence, kb: KnowledgeBase):
             rule="malformed-flow-id",
             title=f"The flow id `{flow_id.value}` is not a valid UUID",
             detail=(
-                f"The flow id is malformed: {describe(flow_id.value)}. Kratos cannot parse it, so it treats the "
-                "`flow` parameter as missing and answers 400 `The flow query parameter is missing or malformed.`"
+                f"The flow id is malformed: {describe(flow_id.value)}. Kratos cannot parse it: as `?flow=` on a "
+                "submit it answers 400 `The flow query parameter is missing or malformed.`; as `?id=` on "
+                "`/self-service/<flow>/flows` the flow is not found."
             ),
             fixes=(
                 "Copy the complete flow `id` from the response that created the flow (or submit to its "

@@ -1,8 +1,9 @@
 """schema-code-identifier: problems with `credentials.code` identifiers in an identity schema.
 
 Why: for one-time-code login Kratos must deliver the code, so a trait marked
-`"code": {"identifier": true}` also needs `"via": "email"` or `"via": "sms"`; without it schema
-validation fails with `channel type "" must be one of email, sms` (identity/extension_credentials.go).
+`"code": {"identifier": true}` also needs `"via": "email"` or `"via": "sms"`. Without it Kratos starts,
+but validating any identity that fills the trait (registration, settings, admin create/update) fails
+with `channel type "" must be one of email, sms` (identity/extension_credentials.go).
 With `via: email` on a trait whose `format` is not `email` (a username) Kratos skips address
 validation and would send the code to whatever the user typed. And when the only code identifier trait
 is optional, identities without it cannot sign in with a code (4000035).
@@ -62,7 +63,8 @@ def check(ev: Evidence, kb: KnowledgeBase):
                         title=f"`{name}` is a code identifier without a valid `via`",
                         detail=(
                             f'`{name}` has `"code": {{"identifier": true}}` but `via` is '
-                            f"{'missing' if via is None else repr(via)}. Kratos rejects that with "
+                            f"{'missing' if via is None else repr(via)}. Kratos starts, but every registration or "
+                            "update that fills this trait fails with "
                             '`channel type "" must be one of email, sms`: it needs to know where to send the code.'
                         ),
                         fixes=(

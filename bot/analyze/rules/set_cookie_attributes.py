@@ -1,7 +1,9 @@
 """set-cookie-attributes: `Path=`, `Max-Age=`, `HttpOnly` … pasted into a Cookie request header.
 
-Why: those are attributes of the *Set-Cookie* response header. In a Cookie request header they are
-read as extra cookies (or garbage), and the browser-flow CSRF and session checks can fail.
+Why: those are attributes of the *Set-Cookie* response header and mean nothing in a request: Go parses
+`Path=/` as a cookie named `Path` and Kratos ignores it. The paste shows the header was copied from a
+response by hand, which is how stale session and CSRF cookies end up in requests; and an API flow
+rejects any cookie with 400 (selfservice/flow/request.go).
 Example: `cookie: ory_kratos_session=…; Path=/; Max-Age=31536000; HttpOnly; Secure; SameSite=Strict`.
 Fix: send only `name=value` pairs separated by `; `, or let curl manage cookies with `-c jar -b jar`.
 """
@@ -37,7 +39,8 @@ def check(ev: Evidence, kb: KnowledgeBase):
             title="Set-Cookie attributes were pasted into the Cookie header",
             detail=(
                 f"Your Cookie header carries {shown}. Those are Set-Cookie attributes from a response; a request "
-                "sends only `name=value` pairs. Kratos reads them as bogus cookies."
+                "sends only `name=value` pairs. Kratos ignores them, but a hand-copied Cookie header is how stale "
+                "session and CSRF cookies end up in requests."
             ),
             fixes=(
                 "Send only the cookie pairs, e.g. `Cookie: ory_kratos_session=<value>; csrf_token_<hash>=<value>`, "
