@@ -1,0 +1,98 @@
+"""request-body: the body of a self-service submit does not fit the `method` it names.
+
+Why: every update endpoint (`POST /self-service/login`, `/registration`, `/settings`, `/recovery`,
+`/verification`) takes one body shape per `method`, and a strategy ignores a body that is not its own:
+`"method": "totp"` needs `totp_code` (not `code`), code login needs `identifier`, registration sends
+`traits`, not `email` at the top level. The wrong shape ends in 4010002-style "no strategy" errors or
+a 400 with the field missing. The shapes come from the API spec (knowledge/facts/endpoints.json).
+Example: `{"method": "totp", "code": "123456"}` → the field is `totp_code`.
+Fix: the corrected body, with the renamed, missing and unknown fields marked.
+"""
+
+from __future__ import annotations
+
+from rapidfuzz import fuzz, process
+
+from bot.analyze.evidence import Evidence, curl_endpoint
+from bot.analyze.registry import rule
+from bot.kb.loader import KnowledgeBase
+from bot.models import Curl, Finding, Patch
+
+# Not demanded from the body: browser flows need csrf_token (the CSRF rules say so), API flows do not.
+NOT_REQUIRED_HERE = {"csrf_token"}
+
+
+@rule("request-body")
+def check(ev: Evidence, kb: KnowledgeBase):
+    for curl in ev.of(Curl):
+        endpoint = curl_endpoint(curl)
+        if endpoint is None or endpoint.variant is not None or curl.method != "POST":
+            continue
+        row = kb.facts.endpoints.get(f"POST /self-service/{endpoint.flow}")
+        if not row or "variants" not in row or not isinstance(curl.body, dict):
+            continue
+        variants = row["variants"]
+        target = ev.index_of(curl)
+        method = curl.body.get("method")
+        if not isinstance(method, str) or not method:
+            yield Finding(
+                rule="request-body",
+                title=f"The {endpoint.flow} body has no `method`",
+                detail=(
+                    f"Kratos picks the strategy by `method` ({', '.join(f'`{m}`' for m in variants)}); "
+                    "without it no strategy takes the request."
+                ),
+                fixes=('Add `"method"` with the strategy you mean, e.g. `"method": "password"`.',),
+                score=88,
+            )
+            continue
+        if method not in variants:
+            best = process.extractOne(method, list(variants), scorer=fuzz.ratio, score_cutoff=60)
+            yield Finding(
+                rule="request-body",
+                title=f'`"method": "{method}"` is not a {endpoint.flow} method',
+                detail=f"The {endpoint.flow} flow accepts {', '.join(f'`{m}`' for m in variants)}.",
+                fixes=(f'Use `"method": "{best[0]}"`.' if best else "Pick one of the methods above.",),
+                score=88,
+                patches=(Patch(target, "set", ("body", "method"), best[0], f"method {best[0]}"),) if best else (),
+            )
+            continue
+        spec = variants[method]
+        allowed = set(spec["required"]) | set(spec["optional"])
+        present = {k.split(".", 1)[0] for k in curl.body}
+        unknown = sorted(present - allowed)
+        missing = sorted(set(spec["required"]) - present - NOT_REQUIRED_HERE)
+        if not unknown and not missing:
+            continue
+        patches: list[Patch] = []
+        lines: list[str] = []
+        for field in unknown:
+            best = process.extractOne(field, missing or sorted(allowed), scorer=fuzz.WRatio, score_cutoff=70)
+            if best and best[0] in missing:
+                missing.remove(best[0])
+                patches.append(Patch(target, "rename", ("body", field), best[0], f"`{field}` is `{best[0]}`"))
+                lines.append(f"`{field}` should be `{best[0]}`")
+            elif field == "email" and endpoint.flow == "registration" and "traits" in allowed:
+                patches.append(Patch(target, "remove", ("body", "email"), note="email goes into traits"))
+                patches.append(Patch(target, "set", ("body", "traits"), {"email": curl.body["email"]}, "traits.email"))
+                lines.append("`email` belongs inside `traits`")
+                missing = [m for m in missing if m != "traits"]
+            else:
+                patches.append(Patch(target, "remove", ("body", field), note=f"`{field}` is not a {method} field"))
+                lines.append(f"`{field}` is not a field of `{method}`")
+        for field in missing:
+            patches.append(Patch(target, "set", ("body", field), f"<{field}>", f"`{field}` is required"))
+            lines.append(f"`{field}` is required")
+        yield Finding(
+            rule="request-body",
+            title=f'The body does not fit `"method": "{method}"` of the {endpoint.flow} flow',
+            detail=(
+                "; ".join(lines)
+                + ". Fields of this method: "
+                + ", ".join(f"`{f}`" for f in spec["required"] + spec["optional"])
+                + "."
+            ),
+            fixes=("Send the fields of this method only (see the corrected request).",),
+            score=90,
+            patches=tuple(patches),
+        )
