@@ -87,6 +87,8 @@ class KratosConfig:
 
     kind = "config"
     config: dict
+    source: str = "yaml"  # yaml | json | helm (values under kratos.config) | env (environment variables)
+    env_names: tuple[tuple[str, str], ...] = ()  # (ENV_VAR, key path) for config read from env vars
 
 
 @dataclass(frozen=True)

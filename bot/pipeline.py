@@ -41,6 +41,11 @@ class Triage:
     def __init__(self, kb: KnowledgeBase, store: ContextStore | None = None):
         self.kb = kb
         self.index = Index.build(kb)
+        self.env_keys = {
+            row["env_var"]: key
+            for key, row in kb.facts.config_keys.items()
+            if row.get("env_var") and "<" not in row["env_var"] and row.get("type") not in ("object", None)
+        }
         self.store: ContextStore = store or MemoryContextStore()
 
     def answer(self, raw: str, thread: str | None = None, bot_user_id: str | None = None) -> Reply:
@@ -57,7 +62,7 @@ class Triage:
             notes.append("Part of the message was binary data; I ignored those bytes.")
         if not message.text:
             return compose(ComposeInput([], [], "none", notes=tuple(notes)), self.kb)
-        extraction = extract(message)
+        extraction = extract(message, self.env_keys)
         history = self.store.history(thread) if thread else ()
 
         focus = extraction.artifacts

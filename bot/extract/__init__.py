@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.extract.classify import classify_json, find_yaml_configs
+from bot.extract.classify import classify_json, find_env_config, find_yaml_configs
 from bot.extract.curl import find_curls
 from bot.extract.jsonblobs import find_json
 from bot.extract.secrets import LIVE_KINDS, SecretHit, find_secrets
@@ -53,7 +53,8 @@ def _flow_ids(values: list[str]) -> list[FlowId]:
     return list(out.values())
 
 
-def extract(message: Normalized) -> Extraction:
+def extract(message: Normalized, env_keys: dict[str, str] | None = None) -> Extraction:
+    """`env_keys` maps Kratos' environment variable names to config key paths (from the facts)."""
     text = message.text
     artifacts: list[Artifact] = []
     curl_spans = find_curls(text)
@@ -68,6 +69,10 @@ def extract(message: Normalized) -> Extraction:
     configs, config_spans = find_yaml_configs(rest)
     artifacts.extend(configs)
     rest = _blank(rest, config_spans)
+    if env_keys:
+        env_configs, env_spans = find_env_config(rest, env_keys)
+        artifacts.extend(env_configs)
+        rest = _blank(rest, env_spans)
 
     urls = list(dict.fromkeys(m.group(0).rstrip(".,;:)") for m in _URL.finditer(text)))
     artifacts.extend(Url(u) for u in urls[:50])

@@ -13,6 +13,7 @@ from bot.models import Artifact, Flow, IdentitySchema, KratosConfig, KratosError
 FLOW_TYPES = ("login", "registration", "settings", "recovery", "verification")
 # Top-level keys of the Kratos config schema: a YAML block starting with one of them is config.
 CONFIG_ROOTS = (
+    "kratos",  # Helm values: the config lives under kratos.config
     "selfservice",
     "serve",
     "courier",
@@ -116,7 +117,7 @@ def classify_json(value: Any, mangled_ory_key: bool = False) -> list[Artifact]:
         return out
     is_config = isinstance(value, dict) and any(k in value for k in ("selfservice", "serve", "courier", "identity"))
     if is_config and not isinstance(value.get("ui"), dict):
-        out.append(KratosConfig(config=value))
+        out.append(KratosConfig(config=value, source="json"))
         return out
     budget = [MAX_WALK]
     inside_flow: set[int] = set()  # dicts whose messages a flow already reported
@@ -171,6 +172,12 @@ def find_yaml_configs(text: str) -> tuple[list[Artifact], list[tuple[int, int]]]
         except yaml.YAMLError:
             continue
         if isinstance(value, dict):
+            helm = value.get("kratos") if isinstance(value.get("kratos"), dict) else None
+            if helm is not None:
+                if isinstance(helm.get("config"), dict):
+                    artifacts.append(KratosConfig(config=helm["config"], source="helm"))
+                    spans.append((start, end))
+                continue
             artifacts.append(KratosConfig(config=value))
             spans.append((start, end))
     return artifacts, spans
@@ -193,3 +200,36 @@ def _block_end(text: str, start: int) -> int:
             return len(text)
         pos = nxt
     return len(text)
+
+
+# SELFSERVICE_FLOWS_SETTINGS_UI_URL=https://…, `- name: DSN` / `value: …` (Kubernetes), `DSN: …` (compose).
+_ENV_LINE = re.compile(r"^\s*(?:-\s*)?(?:export\s+)?([A-Z][A-Z0-9_]{2,120})\s*[=:]\s*(.*?)\s*$", re.MULTILINE)
+_K8S_ENV = re.compile(r"-\s*name:\s*([A-Z][A-Z0-9_]{2,120})\s*\n\s*value:\s*(.*?)\s*$", re.MULTILINE)
+
+
+def find_env_config(text: str, env_keys: dict[str, str]) -> tuple[list[Artifact], list[tuple[int, int]]]:
+    """Kratos config given as environment variables, mapped to key paths by their known env names."""
+    pairs: list[tuple[str, str, int, int]] = []
+    for pattern in (_K8S_ENV, _ENV_LINE):
+        for m in pattern.finditer(text):
+            name = m.group(1)
+            if name in env_keys and not any(s <= m.start() < e for _, _, s, e in pairs):
+                pairs.append((name, m.group(2).strip().strip("'\""), m.start(), m.end()))
+    if not pairs:
+        return [], []
+    config: dict = {}
+    names = []
+    for name, raw, _, _ in pairs:
+        key = env_keys[name]
+        try:
+            value = yaml.safe_load(raw) if raw else ""
+        except yaml.YAMLError:
+            value = raw
+        node = config
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {}) if isinstance(node.get(part, {}), dict) else {}
+        node[parts[-1]] = value
+        names.append((name, key))
+    spans = [(s, e) for _, _, s, e in pairs]
+    return [KratosConfig(config=config, source="env", env_names=tuple(names))], spans

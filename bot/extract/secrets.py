@@ -22,14 +22,15 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], int, int | None], ...] = (
     ("bearer", re.compile(r"(?i)\b(bearer)\s+([A-Za-z0-9_.~+/-]{16,8192}=*)"), 2, 1),
     ("session_token", re.compile(r'"(session_token)"\s*:\s*"([^"{}\s]{8,4096})"'), 2, 1),
     ("password", re.compile(r'"((?:new_)?password)"\s*:\s*"([^"\n]{1,512})"'), 2, 1),
-    ("password", re.compile(r"(?i)\b(password)\s*[:=]\s*(?!\s*\{\{)([^\s'\",;]{4,512})"), 2, 1),
+    # `password: value` on one line (YAML, env, prose); a YAML key that opens a block is not a value.
+    ("password", re.compile(r"(?i)\b(password)[ \t]*[:=][ \t]*(?!\{\{)([^\s'\",;:]{4,512})(?=[\s'\",;]|$)"), 2, 1),
     ("password", re.compile(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'\"]{1,256}:([^\s@/'\"{}]{1,256})@"), 1, None),
     ("csrf_token", re.compile(r'"(csrf_token)"\s*:\s*"([^"{}\s]{16,1024})"'), 2, 1),
     ("jwt", re.compile(r"\b(eyJ[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{8,4096})"), 1, None),
 )
 _PLACEHOLDER = re.compile(
     r"(?i)^(?:\.{3}|x{3,}|\*{3,}|<[^>]*>|\$\{?\w+\}?|your[-_ ]?\w*|changeme|secret|password|example|string"
-    r"|redacted|\{\{.*)$"
+    r"|redacted|true|false|null|none|\{\{.*)$"
 )
 # Live cookies and tokens are to be revoked; a password or CSRF token is masked but not "live".
 LIVE_KINDS = {"session_cookie", "session_token", "access_token", "refresh_token", "api_key", "bearer", "jwt"}

@@ -151,6 +151,7 @@ class KnowledgeBase:
     by_ui_id: dict[int, Entry] = field(default_factory=dict)
     by_reason: dict[str, Entry] = field(default_factory=dict)
     reason_patterns: list[tuple[re.Pattern[str], Entry]] = field(default_factory=list)
+    config_renames: dict[str, dict] = field(default_factory=dict)  # old key path -> renames row
 
     def find_reason(self, text: str) -> Entry | None:
         """The entry for a reason or detail text as Kratos renders it (format verbs filled in)."""
@@ -303,6 +304,28 @@ def _yaml_files(directory: Path) -> Iterable[Path]:
     return sorted({p for pattern in ENTRY_FILES for p in directory.glob(pattern)})
 
 
+RENAME_KEYS = {"old", "new", "last_release_with_old", "first_release_with_new", "note", "evidence", "drop_in"}
+
+
+def _load_renames(path: Path, facts: Facts, problems: list[str]) -> dict[str, dict]:
+    """Renamed and removed config keys: `new` must exist in Kratos today, `old` must not."""
+    if not path.is_file():
+        return {}
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    out: dict[str, dict] = {}
+    for i, row in enumerate(doc.get("renames") or []):
+        where = f"{path.name}[{i}]"
+        if not isinstance(row, dict) or set(row) - RENAME_KEYS or not row.get("old"):
+            problems.append(f"{where}: a rename needs `old` and only the keys {sorted(RENAME_KEYS)}")
+            continue
+        if facts.config_key(row["old"]) is not None:
+            problems.append(f"{where}: {row['old']!r} is still a Kratos config key")
+        if row.get("new") and facts.config_key(row["new"]) is None:
+            problems.append(f"{where}: {row['new']!r} is not a Kratos config key")
+        out[row["old"]] = row
+    return out
+
+
 def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
     """Load every YAML file under `directory`; raise KnowledgeError listing all problems."""
     directory = directory or default_knowledge_dir()
@@ -340,6 +363,7 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
                     problems.append(f"{entry.source}: {key!r} already has entry {index_map[key].id}")
                 else:
                     index_map[key] = entry
+    kb.config_renames = _load_renames(directory / "config_renames.yaml", facts, problems)
     for reason, entry in kb.by_reason.items():
         pattern = format_regex(reason)
         if pattern is not None:

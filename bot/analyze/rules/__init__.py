@@ -2,6 +2,8 @@
 
 from bot.analyze.rules import (  # noqa: F401  (imported for their @rule registration)
     browser_flow_non_browser_client,
+    config_keys,
+    config_values,
     continue_with_transitions,
     csrf_from_other_flow,
     error_details,

@@ -1,7 +1,8 @@
 """request-flow-type: a flow id created for one flow type is submitted to another.
 
 Why: flow ids are per type: a recovery flow id sent to `/self-service/settings?flow=…` is not found
-by the settings handler, even though the id looks right. After recovery, the settings flow has a new id (in `redirect_browser_to` or `continue_with`).
+by the settings handler, even though the id looks right. After recovery, the settings flow has a new
+id (in `redirect_browser_to` or `continue_with`).
 Example: recovery flow `fdae3164-…`, then `POST /self-service/settings?flow=fdae3164-…`.
 Fix: use the id of a flow of the endpoint's own type.
 Flow types are learned from the thread: create and submit URLs, pasted flows, redirect targets.
