@@ -2,7 +2,13 @@
 
 from bot.analyze.rules import (  # noqa: F401  (imported for their @rule registration)
     browser_flow_non_browser_client,
+    config_code_method,
+    config_cookie_domain,
+    config_courier,
+    config_dsn_memory,
     config_keys,
+    config_return_urls,
+    config_ui_urls,
     config_values,
     continue_with_transitions,
     csrf_from_other_flow,
