@@ -93,6 +93,7 @@ class Facts:
     config_keys: dict[str, dict]
     endpoints: dict[str, dict]  # "METHOD /path" -> row
     docs: dict[str, dict]  # canonical page URL -> row
+    versions: dict = field(default_factory=dict)  # first release per key / endpoint / method / id
 
     def doc_page(self, url: str) -> dict | None:
         page = url.split("#", 1)[0].rstrip("/")
@@ -192,6 +193,8 @@ def load_facts(directory: Path) -> Facts:
     _, keys = table("config_keys")
     _, endpoints = table("endpoints")
     _, docs = table("docs")
+    versions_path = directory / "versions.json"
+    versions = json.loads(versions_path.read_text(encoding="utf-8")) if versions_path.is_file() else {}
     return Facts(
         commit=commit,
         ui_messages={row["id"]: row for row in ui},
@@ -200,6 +203,7 @@ def load_facts(directory: Path) -> Facts:
         config_keys={row["key"]: row for row in keys},
         endpoints={f"{row['method']} {row['path']}": row for row in endpoints},
         docs={row["url"]: row for row in docs},
+        versions=versions,
     )
 
 

@@ -26,4 +26,5 @@ from bot.analyze.rules import (  # noqa: F401  (imported for their @rule registr
     schema_extension,
     second_factor_in_aal1_flow,
     set_cookie_attributes,
+    version_support,
 )

@@ -39,8 +39,10 @@ def check(ev: Evidence, kb: KnowledgeBase):
         users = flows + (["code login"] if code_login else [])
         yield Finding(
             rule="config-courier",
-            title="Nothing configured to send mail, but " + " and ".join(users) + (" need" if len(users) > 1 else
-                                                                                   " needs") + " it",
+            title="Nothing configured to send mail, but "
+            + " and ".join(users)
+            + (" need" if len(users) > 1 else " needs")
+            + " it",
             detail=(
                 "Codes and links are sent by the courier. With no `courier.smtp.connection_uri` (or an HTTP "
                 "delivery with `courier.http.request_config`) they never reach the user."
