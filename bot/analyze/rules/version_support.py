@@ -12,6 +12,7 @@ Fix: upgrade to the release named, or use what the running release offers.
 from __future__ import annotations
 
 import re
+
 from bot.analyze.configkit import walk
 from bot.analyze.evidence import Evidence, body_field, curl_endpoint
 from bot.analyze.registry import rule
