@@ -109,13 +109,15 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     elif primary is not None and primary.causes:
         sections.append(Section("Common causes", tuple(f"- {_fill(c, values)}" for c in primary.causes[:5])))
 
+    # Findings about the primary entry replace its generic advice; findings about other things do not.
+    explains_primary = primary is not None and any(primary.id in f.entries for f in findings)
     fixes: list[str] = []
     for f in findings:
         fixes.extend(f.fixes)
     if primary is not None:
         # The findings already say what to do about this paste; the entry adds only its top advice.
         entry_fixes = [_fill(x, values) for x in primary.fixes]
-        fixes.extend(entry_fixes[:MAX_ENTRY_FIXES_WITH_FINDINGS] if findings else entry_fixes)
+        fixes.extend(entry_fixes[:MAX_ENTRY_FIXES_WITH_FINDINGS] if explains_primary else entry_fixes)
     fixes = list(dict.fromkeys(fixes))[:MAX_FIXES]
     if fixes:
         sections.append(Section("Fix", tuple(f"{i}. {fix}" for i, fix in enumerate(fixes, 1))))
@@ -130,7 +132,7 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
         sections.append(Section(title, (snippet.note,) if snippet.note else (), snippet))
 
     keys = list(dict.fromkeys(k for f in findings for k in f.config_keys))
-    if primary is not None and not findings:
+    if primary is not None and not explains_primary:
         keys += [k for k in primary.config_keys if k not in keys]
     if keys:
         sections.append(Section("Config keys", (", ".join(f"`{k}`" for k in keys[:8]),)))

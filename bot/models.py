@@ -63,6 +63,8 @@ class Curl:
     body: Any  # dict when the body is JSON, str otherwise, None without a body
     raw: str
     cookie_jar: bool = False  # -c / -b file given
+    client: str = "curl"  # curl | http (a raw HTTP request) | fetch | axios
+    credentials: bool | None = None  # fetch `credentials: "include"` / axios `withCredentials`; None for curl
 
     def header(self, name: str) -> str | None:
         name = name.lower()

@@ -12,8 +12,8 @@ from bot.kb.loader import load_facts
 from tests.conftest import ROOT
 
 RENAMES = ROOT / "knowledge" / "config_renames.yaml"
-FIELDS = {"old", "new", "last_release_with_old", "first_release_with_new", "note", "evidence"}
-REQUIRED = FIELDS - {"note"}
+FIELDS = {"old", "new", "last_release_with_old", "first_release_with_new", "note", "evidence", "drop_in"}
+REQUIRED = FIELDS - {"note", "drop_in"}
 TAG = re.compile(r"^v(\d+)\.(\d+)\.(\d+)(?:-([a-z]+)\.(\d+)(?:\.pre\.(\d+))?)?(?:\+[\w.]+)?$")
 EVIDENCE = re.compile(r"^[0-9a-f]{7,40} \S+$")
 

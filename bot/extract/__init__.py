@@ -8,14 +8,16 @@ from dataclasses import dataclass
 
 from bot.extract.classify import classify_json, find_env_config, find_yaml_configs
 from bot.extract.curl import find_curls
+from bot.extract.http import find_js_requests, find_raw_http
 from bot.extract.jsonblobs import find_json
 from bot.extract.secrets import LIVE_KINDS, SecretHit, find_secrets
-from bot.models import Artifact, FlowId, Secret, UiMessage, Url
+from bot.models import Artifact, Curl, FlowId, Secret, UiMessage, Url
 from bot.normalize import Normalized, prose
 
 _URL = re.compile(r"(?:https?://|\{\{\s*\w+\s*\}\}[\w.:-]{0,200}/)[^\s'\"<>`;]{0,2000}")
 _UUID_LIKE = re.compile(r"\b[0-9a-fA-F]{6,10}-[0-9a-fA-F]{3,5}-[0-9a-fA-F]{3,5}-[0-9a-fA-F]{3,5}-[0-9a-fA-F]{9,14}\b")
 _UUID = re.compile(r"^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$")
+_ID_LIKE = re.compile(r"[0-9a-fA-F-]{16,}")
 _FLOW_PARAM = re.compile(r"[?&](?:flow|id)=([^&\s'\"#]{1,200})")
 _UI_ID_IN_PROSE = re.compile(r"(?<![\w.-])([145]0[0-9]0[0-9]{3})(?![\w.-])")
 
@@ -49,8 +51,43 @@ def _flow_ids(values: list[str]) -> list[FlowId]:
     out: dict[str, FlowId] = {}
     for value in values:
         template = value.startswith("{{")
+        # `flow=...`, `flow=<id>`: a placeholder in prose, not an id someone sent.
+        if not template and not _ID_LIKE.fullmatch(value):
+            continue
         out.setdefault(value, FlowId(value=value, valid=is_uuid(value), template=template))
     return list(out.values())
+
+
+# "POST https://auth.example.com/self-service/settings?flow=…", "/self-service/login/browser?aal=aal2"
+_MENTION = re.compile(
+    r"(?:\b(GET|POST|PUT|PATCH|DELETE)\s+)?((?:https?://[^\s/'\"`]{1,200})?/self-service/[a-z]+(?:/[a-z]+)?(?:\?[^\s'\"`),]{0,300})?)"
+)
+_BODY_KEYS = {"method", "csrf_token", "traits", "password", "identifier", "code", "totp_code", "email"}
+
+
+def find_mentioned_requests(text: str, bodies: list[tuple[int, dict]]) -> list[Curl]:
+    """Requests described in words: an endpoint named in prose, with the JSON body that follows it."""
+    out: list[Curl] = []
+    for m in _MENTION.finditer(text):
+        if len(out) >= 10:
+            break
+        url = m.group(2).rstrip(".")
+        # "POST url with {body}" or "body {…} to url": the nearest request-shaped object on either side.
+        near = [
+            (abs(start - m.end()) if start >= m.end() else m.start() - start, b)
+            for start, b in bodies
+            if _BODY_KEYS & set(b) and (0 <= start - m.end() < 400 or 0 <= m.start() - start < 400)
+        ]
+        body = min(near, key=lambda x: x[0])[1] if near else None
+        method = m.group(1) or ("POST" if body is not None else None)
+        if method is None and re.search(r"/(browser|api|flows)(\?|$)", url):
+            method = "GET"
+        if method is None:
+            continue
+        out.append(
+            Curl(label="", method=method, url=url, headers=(), cookies=(), body=body, raw=m.group(0), client="mention")
+        )
+    return out
 
 
 def extract(message: Normalized, env_keys: dict[str, str] | None = None) -> Extraction:
@@ -60,10 +97,20 @@ def extract(message: Normalized, env_keys: dict[str, str] | None = None) -> Extr
     curl_spans = find_curls(text)
     artifacts.extend(span.curl for span in curl_spans)
     rest = _blank(text, [(s.start, s.end) for s in curl_spans])
+    for finder in (find_raw_http, find_js_requests):
+        spans = finder(rest)
+        artifacts.extend(span.curl for span in spans)
+        rest = _blank(rest, [(s.start, s.end) for s in spans])
 
     blobs = find_json(rest)
+    bodies: list[tuple[int, dict]] = []  # JSON objects that are none of the known kinds: maybe a request body
     for blob in blobs:
-        artifacts.extend(classify_json(blob.value, message.mangled_ory_key))
+        found = classify_json(blob.value, message.mangled_ory_key)
+        artifacts.extend(found)
+        if not found and isinstance(blob.value, dict):
+            bodies.append((blob.start, blob.value))
+    mentions = find_mentioned_requests(rest, bodies)
+    artifacts.extend(mentions)
     rest = _blank(rest, [(b.start, b.end) for b in blobs])
 
     configs, config_spans = find_yaml_configs(rest)

@@ -22,6 +22,20 @@ from bot.models import Curl, Finding, Patch
 NOT_REQUIRED_HERE = {"csrf_token"}
 
 
+def _guess_method(variants: dict, present: set[str]) -> str | None:
+    """The method whose fields the body fills best: all its required fields, the fewest unknown ones."""
+    best, best_score = None, None
+    for name, spec in variants.items():
+        required = set(spec["required"]) - {"method"} - NOT_REQUIRED_HERE
+        allowed = required | set(spec["optional"])
+        if not required <= present:
+            continue
+        score = (len(present & allowed), -len(present - allowed - {"method"}))
+        if best_score is None or score > best_score:
+            best, best_score = name, score
+    return best
+
+
 @rule("request-body")
 def check(ev: Evidence, kb: KnowledgeBase):
     for curl in ev.of(Curl):
@@ -35,15 +49,18 @@ def check(ev: Evidence, kb: KnowledgeBase):
         target = ev.index_of(curl)
         method = curl.body.get("method")
         if not isinstance(method, str) or not method:
+            guess = _guess_method(variants, {k.split(".", 1)[0] for k in curl.body})
             yield Finding(
                 rule="request-body",
                 title=f"The {endpoint.flow} body has no `method`",
                 detail=(
                     f"Kratos picks the strategy by `method` ({', '.join(f'`{m}`' for m in variants)}); "
-                    "without it no strategy takes the request."
+                    "without it no strategy takes the request"
+                    + (f'. Your fields fit `"method": "{guess}"`.' if guess else ".")
                 ),
-                fixes=('Add `"method"` with the strategy you mean, e.g. `"method": "password"`.',),
-                score=88,
+                fixes=(f'Add `"method": "{guess or "password"}"` to the body.',),
+                score=90,
+                patches=(Patch(target, "set", ("body", "method"), guess, f"method {guess}"),) if guess else (),
             )
             continue
         if method not in variants:
