@@ -12,7 +12,7 @@ from bot.models import Finding, Link, Match, Reply, Section, Snippet
 MAX_FIXES = 8
 MAX_LINKS = 4
 MAX_SNIPPETS = 3
-RELATED_SCORE = 70
+RELATED_SCORE = 75
 _CODE_TITLES = {"bash": "Request", "json": "Schema", "yaml": "Config", "js": "Code", "javascript": "Code"}
 _CORRECTED_TITLES = {"bash": "Corrected request", "json": "Corrected schema", "yaml": "Corrected config"}
 # Bold markers that each renderer turns into its own syntax (Slack `*`, nothing in a terminal).

@@ -33,6 +33,8 @@ class UiMessage:
     id: int | None
     text: str
     type: str | None = None
+    context: tuple[tuple[str, str], ...] = ()  # the message's `context` (e.g. the rejected `value`)
+    node: str = ""  # the `ui.nodes[].attributes.name` the message belongs to, if known
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,12 @@ from bot.match import (
 from bot.models import Curl, Flow, FlowId, IdentitySchema, KratosConfig, KratosError, Match, Reply, UiMessage
 from bot.normalize import normalize
 
+KRATOS_WORDS = re.compile(
+    r"(?i)\b(kratos|ory|identit(?:y|ies)|sessions?|flows?|log ?in|sign[ -]?(?:in|up|out)|registration|register|"
+    r"settings|recovery|recover|verification|verify|schema|traits?|totp|mfa|2fa|aal[12]?|csrf|cookies?|courier|"
+    r"smtp|oidc|social|webhooks?|hooks?|passwords?|passkeys?|webauthn|one[- ]time|otp|self-service|selfservice|"
+    r"whoami|tokens?|admin|kratos\.ya?ml|cors|redirect|return_to|ui_url|base_url|dsn|migrat\w*|helm)\b"
+)
 MAX_INPUT = 300_000  # characters analysed; a bigger paste is read up to here and the reply says so
 MEANINGFUL = (KratosError, UiMessage, Flow, Curl, IdentitySchema, KratosConfig)
 _FOLLOWUP = re.compile(
@@ -94,6 +100,10 @@ class Triage:
             if m.entry_id in self.kb.entries
         ]
         level = confidence(ranked, findings)
+        if level == "low" and not findings and all(m.why == "fuzzy-topic" for m in ranked):
+            # A loose topic match on a question with no Kratos word in it is a guess: decline instead.
+            if not KRATOS_WORDS.search(extraction.prose):
+                level = "none"
         values = self._values(ev)
         fixed = tuple(corrections(ev.focus, findings))
         reply = compose(ComposeInput(ranked, findings, level, carried, values, tuple(notes), fixed), self.kb)

@@ -19,6 +19,14 @@ SUBMIT_BODY: dict[str, tuple[str, dict[str, str]]] = {
     "verification": ("code", {"email": "<email>"}),
 }
 
+
+def submit_body(flow: str, aal: str | None = None) -> tuple[str, dict[str, str]]:
+    """The body the next submit most likely needs: the second factor for an aal2 login flow."""
+    if flow == "login" and aal == "aal2":
+        return "totp", {"totp_code": "<code from the authenticator app>"}
+    return SUBMIT_BODY[flow]
+
+
 _BASE = re.compile(r"^(.*?)/self-service/")
 
 

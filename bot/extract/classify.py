@@ -65,12 +65,22 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def _ui_messages(messages: Any) -> list[UiMessage]:
+def _ui_messages(messages: Any, node: str = "") -> list[UiMessage]:
     out = []
     if isinstance(messages, list):
         for m in messages[:200]:
             if isinstance(m, dict) and ("id" in m or "text" in m):
-                out.append(UiMessage(id=_int(m.get("id")), text=str(m.get("text") or ""), type=m.get("type")))
+                context = m.get("context") if isinstance(m.get("context"), dict) else {}
+                pairs = tuple((str(k), str(v)[:300]) for k, v in list(context.items())[:10])
+                out.append(
+                    UiMessage(
+                        id=_int(m.get("id")),
+                        text=str(m.get("text") or ""),
+                        type=m.get("type"),
+                        context=pairs,
+                        node=node,
+                    )
+                )
     return out
 
 
@@ -125,7 +135,9 @@ def classify_json(value: Any, mangled_ory_key: bool = False) -> list[Artifact]:
         if id(d) in inside_flow:
             continue
         ui = d.get("ui")
-        if isinstance(ui, dict) and ("action" in ui or "nodes" in ui):
+        if isinstance(ui, dict) and (
+            "action" in ui or "nodes" in ui or "requested_aal" in d or d.get("type") in ("browser", "api")
+        ):
             continue_with = tuple(str(c.get("action")) for c in d.get("continue_with") or [] if isinstance(c, dict))
             out.append(
                 Flow(
@@ -144,7 +156,8 @@ def classify_json(value: Any, mangled_ory_key: bool = False) -> list[Artifact]:
             for node in ui.get("nodes") or []:
                 if isinstance(node, dict):
                     inside_flow.add(id(node))
-                    out.extend(_ui_messages(node.get("messages")))
+                    attrs = node.get("attributes") if isinstance(node.get("attributes"), dict) else {}
+                    out.extend(_ui_messages(node.get("messages"), str(attrs.get("name") or "")))
         elif "messages" in d and "ui" not in d:
             out.extend(_ui_messages(d.get("messages")))
     if not out and isinstance(value, list):

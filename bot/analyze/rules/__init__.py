@@ -2,6 +2,7 @@
 
 from bot.analyze.rules import (  # noqa: F401  (imported for their @rule registration)
     browser_flow_non_browser_client,
+    code_registration_traits,
     config_code_method,
     config_cookie_domain,
     config_courier,
@@ -14,6 +15,9 @@ from bot.analyze.rules import (  # noqa: F401  (imported for their @rule registr
     csrf_from_other_flow,
     error_details,
     fallback_ui_url,
+    first_factor_in_aal2_flow,
+    flow_code_sent,
+    flow_next_step,
     host_missing_slash,
     identity_mismatch_session,
     live_secrets,
@@ -26,5 +30,7 @@ from bot.analyze.rules import (  # noqa: F401  (imported for their @rule registr
     schema_extension,
     second_factor_in_aal1_flow,
     set_cookie_attributes,
+    spa_cross_origin,
+    ui_message_context,
     version_support,
 )

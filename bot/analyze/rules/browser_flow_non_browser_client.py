@@ -12,7 +12,7 @@ answers, a `session_token`); to test a browser flow with curl, keep a cookie jar
 from __future__ import annotations
 
 from bot.analyze.evidence import Evidence, curl_endpoint
-from bot.analyze.flowkit import SUBMIT_BODY, base_url, curl_lines, json_body
+from bot.analyze.flowkit import base_url, curl_lines, json_body, submit_body
 from bot.analyze.registry import rule
 from bot.kb.loader import KnowledgeBase
 from bot.models import Curl, Finding, Snippet
@@ -23,14 +23,24 @@ def check(ev: Evidence, kb: KnowledgeBase):
     seen: set[str] = set()
     for curl in ev.of(Curl):
         endpoint = curl_endpoint(curl)
-        if endpoint is None or endpoint.variant != "browser" or endpoint.flow in seen:
+        # Only clients that keep no cookies by themselves; an SPA's fetch is a browser client.
+        if (
+            endpoint is None
+            or endpoint.variant != "browser"
+            or endpoint.flow in seen
+            or curl.client
+            not in (
+                "curl",
+                "http",
+            )
+        ):
             continue
         flow = endpoint.flow or "login"
         seen.add(flow)
         base = base_url(curl)
         query = "&".join(f"{k}={v}" for k, v in endpoint.query.items())
         create = f"{base}/self-service/{flow}/browser" + (f"?{query}" if query else "")
-        method, fields = SUBMIT_BODY[flow]
+        method, fields = submit_body(flow, endpoint.query.get("aal"))
         browser = "\n".join(
             (
                 "# browser flow from curl: keep the cookies, send the flow's csrf_token",
