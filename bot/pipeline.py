@@ -100,10 +100,10 @@ class Triage:
             if m.entry_id in self.kb.entries
         ]
         level = confidence(ranked, findings)
-        if level == "low" and not findings and all(m.why == "fuzzy-topic" for m in ranked):
-            # A loose topic match on a question with no Kratos word in it is a guess: decline instead.
-            if not KRATOS_WORDS.search(extraction.prose):
-                level = "none"
+        # A loose topic match on a question with no Kratos word in it is a guess: decline instead.
+        loose = level == "low" and not findings and all(m.why == "fuzzy-topic" for m in ranked)
+        if loose and not KRATOS_WORDS.search(extraction.prose):
+            level = "none"
         values = self._values(ev)
         fixed = tuple(corrections(ev.focus, findings))
         reply = compose(ComposeInput(ranked, findings, level, carried, values, tuple(notes), fixed), self.kb)

@@ -11,7 +11,7 @@ from bot.extract.curl import find_curls
 from bot.extract.http import find_js_requests, find_raw_http
 from bot.extract.jsonblobs import find_json
 from bot.extract.secrets import LIVE_KINDS, SecretHit, find_secrets
-from bot.models import Artifact, Curl, FlowId, Secret, UiMessage, Url
+from bot.models import Artifact, Curl, Flow, FlowId, Secret, UiMessage, Url
 from bot.normalize import Normalized, prose
 
 _URL = re.compile(r"(?:https?://|\{\{\s*\w+\s*\}\}[\w.:-]{0,200}/)[^\s'\"<>`;]{0,2000}")
@@ -90,6 +90,21 @@ def find_mentioned_requests(text: str, bodies: list[tuple[int, dict]]) -> list[C
     return out
 
 
+def _unplaced_bodies(bodies: list[tuple[int, dict]], mentioned: list[Curl], artifacts: list) -> list[Curl]:
+    """Request bodies pasted without a URL: sent to the pasted flow's `ui.action` if there is one, else to an
+    unknown URL (rules then use the thread to tell which flow it was)."""
+    used = [c.body for c in mentioned]
+    action = next((a.action for a in artifacts if isinstance(a, Flow) and a.action), "")
+    out = []
+    for _, body in bodies:
+        if body in used or not (_BODY_KEYS & set(body)) or not ({"method", "code", "traits"} & set(body)):
+            continue
+        out.append(
+            Curl(label="", method="POST", url=action, headers=(), cookies=(), body=body, raw="", client="mention")
+        )
+    return out[:5]
+
+
 def extract(message: Normalized, env_keys: dict[str, str] | None = None) -> Extraction:
     """`env_keys` maps Kratos' environment variable names to config key paths (from the facts)."""
     text = message.text
@@ -109,9 +124,11 @@ def extract(message: Normalized, env_keys: dict[str, str] | None = None) -> Extr
         artifacts.extend(found)
         if not found and isinstance(blob.value, dict):
             bodies.append((blob.start, blob.value))
-    mentions = find_mentioned_requests(rest, bodies)
-    artifacts.extend(mentions)
     rest = _blank(rest, [(b.start, b.end) for b in blobs])
+    # URLs inside pasted JSON (ui.action, request_url) are not requests the user sent.
+    mentioned = find_mentioned_requests(rest, bodies)
+    artifacts.extend(mentioned)
+    artifacts.extend(_unplaced_bodies(bodies, mentioned, artifacts))
 
     configs, config_spans = find_yaml_configs(rest)
     artifacts.extend(configs)

@@ -28,6 +28,7 @@ from bot.analyze.rules import (  # noqa: F401  (imported for their @rule registr
     request_flow_type,
     schema_code_identifier,
     schema_extension,
+    schema_identifiers,
     second_factor_in_aal1_flow,
     set_cookie_attributes,
     spa_cross_origin,

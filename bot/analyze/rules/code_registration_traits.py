@@ -50,7 +50,8 @@ def check(ev: Evidence, kb: KnowledgeBase):
     first = _first_traits(ev)
     if first is None or not (ids & {4000002, 4000036} or code_submits):
         return
-    current = next((c.body.get("traits") for c in code_submits if isinstance(c.body.get("traits"), dict)), None)
+    bodies = code_submits + [c for c in ev.of(Curl) if isinstance(c.body, dict) and "traits" in c.body]
+    current = next((c.body.get("traits") for c in bodies if isinstance(c.body.get("traits"), dict)), None)
     if current is None or 4000002 in ids:
         yield Finding(
             rule="code-registration-traits",
