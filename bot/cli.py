@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from bot.context import MemoryContextStore
 from bot.kb.loader import KnowledgeError, load_knowledge
 
 
@@ -49,8 +50,14 @@ def cmd_eval(args) -> int:
 
     triage = _triage(args)
     results = []
+    paths: list[Path] = []
     for name in args.files:
-        results.extend(evaluate_file(Path(name), triage))
+        path = Path(name)
+        paths.extend(sorted(path.glob("*.yaml")) if path.is_dir() else [path])
+    for path in paths:
+        # Each file is its own conversation: a fresh memory, so one case cannot lean on another.
+        triage.store = MemoryContextStore()
+        results.extend(evaluate_file(path, triage))
     for r in results:
         print(f"{'PASS' if r.ok else 'FAIL'} {r.case}/{r.turn}")
         for p in r.missing:
@@ -108,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.set_defaults(func=cmd_ask)
     chat.set_defaults(func=cmd_chat)
 
-    ev = sub.add_parser("eval", help="score case files (expectations YAML)")
+    ev = sub.add_parser("eval", help="score case files (expectations YAML) or folders of them")
     ev.add_argument("files", nargs="+")
     ev.add_argument("-v", "--verbose", action="store_true", help="print the reply of failing turns")
     ev.set_defaults(func=cmd_eval)
@@ -120,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("explain", help="print an analyzer rule's documentation (all rules without RULE)")
     ex.add_argument("rule", nargs="?")
     ex.set_defaults(func=cmd_explain)
+    sub.add_parser("rules", help="list the analyzer rules, one line each").set_defaults(func=cmd_explain, rule=None)
     return parser
 
 
