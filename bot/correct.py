@@ -109,6 +109,13 @@ def _config(config: dict, patches: list[Patch]) -> Snippet:
     return Snippet("yaml", "\n".join(_yaml_lines(doc, (), notes)), "corrected config: changed lines end with `# <-`")
 
 
+def _quote(value: str) -> str:
+    """Shell-quote like the user did: `"$TOKEN"` must stay expandable, so keep double quotes for `$`."""
+    if "$" in value and '"' not in value and "`" not in value and "\\" not in value:
+        return f'"{value}"'
+    return shlex.quote(value)
+
+
 def _curl(curl: Curl, patches: list[Patch]) -> Snippet:
     url = curl.url
     headers = [list(h) for h in curl.headers if h[0].lower() != "cookie"]
@@ -148,11 +155,11 @@ def _curl(curl: Curl, patches: list[Patch]) -> Snippet:
                 cookies.append(str(patch.value))
         if patch.note and patch.note not in notes:
             notes.append(patch.note)
-    lines = [f"curl --request {curl.method}", f"--url {shlex.quote(url)}"]
-    lines += [f"--header {shlex.quote(f'{k}: {v}')}" for k, v in headers]
-    lines += [f"--cookie {shlex.quote(c)}" for c in dict.fromkeys(cookies)]
+    lines = [f"curl --request {curl.method}", f"--url {_quote(url)}"]
+    lines += [f"--header {_quote(f'{k}: {v}')}" for k, v in headers]
+    lines += [f"--cookie {_quote(c)}" for c in dict.fromkeys(cookies)]
     if body is not None:
-        data = json.dumps(body, ensure_ascii=False) if isinstance(body, dict) else str(body)
-        lines.append(f"--data {shlex.quote(data)}")
+        data = json.dumps(body, ensure_ascii=False) if isinstance(body, dict | list) else str(body)
+        lines.append(f"--data {_quote(data)}")
     label = f" (step {curl.label})" if curl.label else ""
     return Snippet("bash", " \\\n  ".join(lines), f"corrected request{label}; changed: " + "; ".join(notes))

@@ -93,6 +93,7 @@ class KratosConfig:
     config: dict
     source: str = "yaml"  # yaml | json | helm (values under kratos.config) | env (environment variables)
     env_names: tuple[tuple[str, str], ...] = ()  # (ENV_VAR, key path) for config read from env vars
+    env_unknown: tuple[str, ...] = ()  # env vars that look like Kratos config but map to no key
 
 
 @dataclass(frozen=True)

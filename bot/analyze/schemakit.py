@@ -11,12 +11,33 @@ from typing import Any
 EXT = "ory.sh/kratos"
 
 
+TRAITS_PATH = ("properties", "traits", "properties")
+
+
 def traits(schema: dict) -> tuple[dict, list[str]]:
     """(trait name -> trait schema, required trait names) of a full identity schema."""
-    node = (schema.get("properties") or {}).get("traits") or {}
-    props = node.get("properties") if isinstance(node, dict) else None
-    required = node.get("required") if isinstance(node, dict) else None
-    return (props if isinstance(props, dict) else {}), (required if isinstance(required, list) else [])
+    props, required, _ = trait_root(schema)
+    return props, required
+
+
+def is_full(schema: dict) -> bool:
+    props = schema.get("properties")
+    return isinstance(props, dict) and isinstance(props.get("traits"), dict)
+
+
+def trait_root(schema: dict) -> tuple[dict, list[str], tuple[str, ...]]:
+    """Traits, required names and the JSON path of the traits' properties.
+
+    A full schema has them at properties.traits.properties; a pasted fragment such as
+    `"phone": {"type": "string", "ory.sh/kratos": {…}}` is the traits' properties itself.
+    """
+    if is_full(schema):
+        node = schema["properties"]["traits"]
+        props = node.get("properties")
+        required = node.get("required")
+        return (props if isinstance(props, dict) else {}), (required if isinstance(required, list) else []), TRAITS_PATH
+    fragment = {k: v for k, v in schema.items() if isinstance(v, dict) and (EXT in v or "type" in v)}
+    return fragment, [], ()
 
 
 def extension(trait: Any) -> dict:

@@ -221,14 +221,24 @@ _K8S_ENV = re.compile(r"-\s*name:\s*([A-Z][A-Z0-9_]{2,120})\s*\n\s*value:\s*(.*?
 
 
 def find_env_config(text: str, env_keys: dict[str, str]) -> tuple[list[Artifact], list[tuple[int, int]]]:
-    """Kratos config given as environment variables, mapped to key paths by their known env names."""
+    """Kratos config given as environment variables, mapped to key paths by their known env names.
+
+    Names that start like a Kratos variable (`SELFSERVICE_…`) but map to no key are kept as unknown:
+    Kratos ignores them silently, which is worth saying.
+    """
+    prefixes = {name.split("_", 1)[0] for name in env_keys}
     pairs: list[tuple[str, str, int, int]] = []
+    unknown: list[str] = []
     for pattern in (_K8S_ENV, _ENV_LINE):
         for m in pattern.finditer(text):
             name = m.group(1)
-            if name in env_keys and not any(s <= m.start() < e for _, _, s, e in pairs):
+            if any(s <= m.start() < e for _, _, s, e in pairs):
+                continue
+            if name in env_keys:
                 pairs.append((name, m.group(2).strip().strip("'\""), m.start(), m.end()))
-    if not pairs:
+            elif "_" in name and name.split("_", 1)[0] in prefixes and name not in unknown:
+                unknown.append(name)
+    if not pairs and not unknown:
         return [], []
     config: dict = {}
     names = []
@@ -245,4 +255,4 @@ def find_env_config(text: str, env_keys: dict[str, str]) -> tuple[list[Artifact]
         node[parts[-1]] = value
         names.append((name, key))
     spans = [(s, e) for _, _, s, e in pairs]
-    return [KratosConfig(config=config, source="env", env_names=tuple(names))], spans
+    return [KratosConfig(config=config, source="env", env_names=tuple(names), env_unknown=tuple(unknown))], spans

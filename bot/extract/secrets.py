@@ -41,6 +41,7 @@ class SecretHit:
     kind: str
     name: str
     value: str
+    context: str = ""  # the whole match, e.g. `://kratos:pass@`: short values are only masked there
 
     @property
     def masked(self) -> str:
@@ -64,13 +65,19 @@ def find_secrets(text: str) -> list[SecretHit]:
                 continue
             seen.add(value)
             name = m.group(name_group) if name_group else kind
-            hits.append(SecretHit(kind=kind, name=name, value=value))
+            hits.append(SecretHit(kind=kind, name=name, value=value, context=m.group(0)))
     return hits
+
+
+MIN_GLOBAL = 10  # shorter secrets are masked only where they stood in the input, not wherever the word appears
 
 
 def scrub(text: str, secrets: list[SecretHit] | tuple[SecretHit, ...]) -> str:
     """Replace every secret value in `text` with its masked form, longest first."""
     for hit in sorted(secrets, key=lambda h: len(h.value), reverse=True):
-        if len(hit.value) >= 4 and hit.value in text:
+        if len(hit.value) >= MIN_GLOBAL and hit.value in text:
             text = text.replace(hit.value, hit.masked)
+        elif hit.context and hit.context in text:
+            # A short value ("kratos" in postgres://kratos:kratos@db) is a common word elsewhere in the reply.
+            text = text.replace(hit.context, hit.context.replace(hit.value, hit.masked))
     return text

@@ -1,9 +1,8 @@
 """config-code-method: settings of the one-time-code and link methods that cannot work together.
 
-Why: (1) with `selfservice.methods.code.passwordless_enabled: true` the code strategy only answers aal1
-login flows, so `mfa_enabled: true` next to it never gives a working second factor
-(selfservice/strategy/code/strategy_login.go). (2) `selfservice.flows.recovery.use` and
-`selfservice.flows.verification.use` name a method that must also be enabled under
+Why: (1) no `anyOf` branch of the config schema accepts `selfservice.methods.code.passwordless_enabled`
+and `mfa_enabled` both true (embedx/config.schema.json), so Kratos does not start. (2) `selfservice.flows.recovery.use`
+and `selfservice.flows.verification.use` name a method that must also be enabled under
 `selfservice.methods` (link is off by default); otherwise those flows fail with 400.
 Example: `recovery: {use: link}` without `selfservice.methods.link.enabled: true`.
 Fix: enable the method the flow uses, or switch `use` to `code`; pick passwordless or MFA for code.
@@ -36,9 +35,9 @@ def check(ev: Evidence, kb: KnowledgeBase):
                 rule="config-code-method",
                 title="`passwordless_enabled` and `mfa_enabled` are both on for the code method",
                 detail=(
-                    "With `passwordless_enabled` the code strategy only answers aal1 login flows, so the code "
-                    "never works as a second factor; and `mfa_enabled` makes every identity with a code address "
-                    "count as having one, so `highest_available` sends them to an aal2 step that refuses code."
+                    "Kratos refuses to start with this config: the config schema accepts at most one of the two "
+                    "being true (an `anyOf` on `selfservice.methods.code`). Code is either the first factor "
+                    "(passwordless) or the second factor (MFA), never both."
                 ),
                 fixes=(
                     "Pick one: `passwordless_enabled: true` (code as first factor) or `mfa_enabled: true` "
@@ -59,10 +58,11 @@ def check(ev: Evidence, kb: KnowledgeBase):
             key = f"selfservice.methods.{use}.enabled"
             yield Finding(
                 rule="config-code-method",
-                title=f"`selfservice.flows.{flow}.use: {use}` but `{key}` is off",
+                title=f"`selfservice.flows.{flow}.use: {use}` but the `{use}` method is not enabled",
                 detail=(
-                    f"The {flow} flow runs with the `{use}` method, which must be enabled under "
-                    f"`selfservice.methods`; otherwise {flow} fails with 400."
+                    f"The {flow} flow runs with the `{use}` method, which must be enabled under `selfservice.methods` "
+                    f"(`{key}` is " + ("off by default" if use == "link" else "off here") + f"); otherwise {flow} "
+                    "fails with 400."
                 ),
                 fixes=(f"Set `{key}: true`, or use `code` for {flow}.",),
                 entries=(_REASONS[flow],),

@@ -21,6 +21,19 @@ from bot.models import Finding, KratosConfig, Patch
 MAX_FINDINGS = 8
 
 
+def _schema_url(target: int, node) -> tuple[Patch, ...]:
+    """identity.default_schema_url → an identity.schemas entry plus default_schema_id (v0.9 and later)."""
+    return (
+        Patch(target, "remove", node.path, note="identity.default_schema_url moved into identity.schemas"),
+        Patch(target, "set", ("identity", "default_schema_id"), "default", "names the schema below"),
+        Patch(target, "set", ("identity", "schemas"), [{"id": "default", "url": node.value}], "was default_schema_url"),
+    )
+
+
+# Renames that change the shape of the value, with the rewrite that keeps the user's setting.
+MIGRATIONS = {"identity.default_schema_url": _schema_url}
+
+
 def _rename(kb: KnowledgeBase, name: str) -> tuple[dict, str | None] | None:
     """The renames table row covering `name` (the key or a parent of it) and the new full path."""
     for old, row in kb.config_renames.items():
@@ -30,9 +43,28 @@ def _rename(kb: KnowledgeBase, name: str) -> tuple[dict, str | None] | None:
     return None
 
 
+def _env_findings(kb: KnowledgeBase, artifact: KratosConfig):
+    names = [
+        row["env_var"] for row in kb.facts.config_keys.values() if row.get("env_var") and "<" not in row["env_var"]
+    ]
+    for name in artifact.env_unknown[:MAX_FINDINGS]:
+        best = process.extractOne(name, names, scorer=fuzz.ratio, score_cutoff=85)
+        yield Finding(
+            rule="config-keys",
+            title=f"`{name}` is not an environment variable Kratos reads",
+            detail=(
+                "Kratos maps environment variables to config keys by name and silently ignores the ones that match "
+                "no key, so this setting has no effect." + (f" Did you mean `{best[0]}`?" if best else "")
+            ),
+            fixes=(f"Rename it to `{best[0]}`." if best else "Check the name against the configuration reference.",),
+            score=88,
+        )
+
+
 @rule("config-keys")
 def check(ev: Evidence, kb: KnowledgeBase):
     for artifact in ev.of(KratosConfig):
+        yield from _env_findings(kb, artifact)
         target = ev.index_of(artifact)
         count = 0
         for node in walk(kb.facts, artifact.config):
@@ -49,7 +81,9 @@ def check(ev: Evidence, kb: KnowledgeBase):
                     fix = f"Use `{new}`." + (f" {row['note']}" if row.get("note") else "")
                     patches: tuple[Patch, ...] = ()
                     old_parts, new_parts = node.path, tuple(new.split("."))
-                    if row.get("drop_in") is False:
+                    if node.dotted in MIGRATIONS:
+                        patches = MIGRATIONS[node.dotted](target, node)
+                    elif row.get("drop_in") is False:
                         patches = ()
                     elif old_parts[:-1] == new_parts[:-1]:
                         patches = (Patch(target, "rename", old_parts, new_parts[-1], f"was {node.dotted}"),)

@@ -20,6 +20,16 @@ from bot.models import Curl, Finding, Patch
 
 # Not demanded from the body: browser flows need csrf_token (the CSRF rules say so), API flows do not.
 NOT_REQUIRED_HERE = {"csrf_token"}
+# Field names users write for the one Kratos expects; used only when the expected field is allowed.
+SYNONYMS = {
+    "email": "identifier",
+    "username": "identifier",
+    "phone": "identifier",
+    "user": "identifier",
+    "otp": "code",
+    "token": "code",
+    "totp": "totp_code",
+}
 
 
 def _guess_method(variants: dict, present: set[str]) -> str | None:
@@ -84,6 +94,12 @@ def check(ev: Evidence, kb: KnowledgeBase):
         patches: list[Patch] = []
         lines: list[str] = []
         for field in unknown:
+            synonym = SYNONYMS.get(field)
+            if synonym in allowed and synonym not in present:
+                missing = [m for m in missing if m != synonym]
+                patches.append(Patch(target, "rename", ("body", field), synonym, f"`{field}` is `{synonym}`"))
+                lines.append(f"`{field}` should be `{synonym}`")
+                continue
             best = process.extractOne(field, missing or sorted(allowed), scorer=fuzz.WRatio, score_cutoff=70)
             if best and best[0] in missing:
                 missing.remove(best[0])

@@ -18,7 +18,7 @@ import re
 
 from bot.analyze.evidence import Evidence
 from bot.analyze.registry import rule
-from bot.analyze.schemakit import EXT, iter_code_identifiers, traits
+from bot.analyze.schemakit import EXT, code_config, trait_root
 from bot.kb.loader import KnowledgeBase
 from bot.models import Finding, IdentitySchema, Patch
 
@@ -45,16 +45,21 @@ def _wanted_trait(ev: Evidence, props: dict) -> str | None:
 @rule("schema-code-identifier")
 def check(ev: Evidence, kb: KnowledgeBase):
     for artifact in ev.of(IdentitySchema):
-        props, required = traits(artifact.schema)
+        props, required, prefix = trait_root(artifact.schema)
+        full = bool(prefix)
         if not props:
             continue
         target = ev.index_of(artifact)
         findings: list[Finding] = []
-        code_traits = list(iter_code_identifiers(artifact.schema))
+        code_traits = [
+            (n, t, code_config(t))
+            for n, t in props.items()
+            if code_config(t) and code_config(t).get("identifier") is True
+        ]
         for name, trait, code in code_traits:
             via = code.get("via")
             fmt = trait.get("format")
-            path = ("properties", "traits", "properties", name, EXT, "credentials", "code")
+            path = prefix + (name, EXT, "credentials", "code")
             if via not in ("email", "sms"):
                 fixed_via = _ADDRESS_FORMATS.get(fmt)
                 findings.append(
@@ -62,10 +67,16 @@ def check(ev: Evidence, kb: KnowledgeBase):
                         rule="schema-code-identifier",
                         title=f"`{name}` is a code identifier without a valid `via`",
                         detail=(
-                            f'`{name}` has `"code": {{"identifier": true}}` but `via` is '
-                            f"{'missing' if via is None else repr(via)}. Kratos starts, but every registration or "
-                            "update that fills this trait fails with "
-                            '`channel type "" must be one of email, sms`: it needs to know where to send the code.'
+                            (
+                                f'`{name}` has `"code": {{"identifier": true}}` but no `via`. Kratos starts, but every '
+                                "registration or update that fills this trait fails with "
+                                '`channel type "" must be one of email, sms`: it needs to know where to send the code.'
+                            )
+                            if via is None
+                            else (
+                                f'`{name}` has `"via": {via!r}`. The extension only accepts `email` or `sms`, so '
+                                "Kratos rejects the identity schema when it loads it and does not start."
+                            )
                         ),
                         fixes=(
                             (
@@ -123,7 +134,11 @@ def check(ev: Evidence, kb: KnowledgeBase):
                 )
             )
         optional = [n for n, _, c in code_traits if c.get("via") in ("email", "sms") and n not in required]
-        if optional and len(optional) == len([1 for _, _, c in code_traits if c.get("via") in ("email", "sms")]):
+        if (
+            full
+            and optional
+            and len(optional) == len([1 for _, _, c in code_traits if c.get("via") in ("email", "sms")])
+        ):
             names = ", ".join(f"`{n}`" for n in optional)
             new_required = list(required) + [optional[0]]
             findings.append(

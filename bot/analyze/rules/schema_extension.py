@@ -27,7 +27,7 @@ from bot.analyze.schemakit import (
     extension_schema,
     iter_extensions,
     near_extension_keys,
-    traits,
+    trait_root,
 )
 from bot.kb.loader import KnowledgeBase
 from bot.models import Finding, IdentitySchema, Patch
@@ -68,7 +68,9 @@ def check(ev: Evidence, kb: KnowledgeBase):
                     rule="schema-extension",
                     title=f"`{key}` is not the extension key: Kratos ignores it",
                     detail=(
-                        f"In {_where(path + (key,))} the key is `{key}`. Kratos only reads the exact key "
+                        f"In {_where(path + (key,))} the key is `{key}`"
+                        + (" (with a leading or trailing space)" if key.strip() == EXT else "")
+                        + ". Kratos only reads the exact key "
                         f"`{EXT}`, so every option under it is ignored (no identifier, no verification)."
                     ),
                     fixes=(f'Rename the key to `"{EXT}"` exactly.',),
@@ -124,7 +126,7 @@ def check(ev: Evidence, kb: KnowledgeBase):
                             score=90,
                         )
                     )
-        props, _ = traits(schema)
+        props, _, prefix = trait_root(schema)
         node = (schema.get("properties") or {}).get("traits") if isinstance(schema.get("properties"), dict) else None
         full = isinstance(schema.get("properties"), dict) and "traits" in schema["properties"]
         if full and isinstance(node, dict) and node.get("type") not in (None, "object"):
@@ -143,6 +145,8 @@ def check(ev: Evidence, kb: KnowledgeBase):
                 continue
             fmt = trait.get("format")
             if "verification" in extension(trait) and fmt is not None and fmt not in VERIFICATION_FORMATS:
+                via = (extension(trait).get("verification") or {}).get("via")
+                wanted = "tel" if via == "sms" else "email"
                 found.append(
                     Finding(
                         rule="schema-extension",
@@ -152,22 +156,50 @@ def check(ev: Evidence, kb: KnowledgeBase):
                             + ", ".join(f"`{f}`" for f in VERIFICATION_FORMATS)
                             + "."
                         ),
-                        fixes=(f'Use `"format": "email"` (or `"tel"` for SMS) on `{name}`.',),
+                        fixes=(f'Use `"format": "{wanted}"` on `{name}`.',),
                         entries=("topic.identity-schema-basics",),
                         score=88,
+                        patches=(Patch(target, "set", prefix + (name, "format"), wanted, f"was {fmt!r}"),),
                     )
                 )
         for error in list(Draft7Validator(Draft7Validator.META_SCHEMA).iter_errors(schema))[:3]:
             loc = "/".join(str(p) for p in error.absolute_path) or "the schema root"
             json_path = tuple(str(p) for p in error.absolute_path)
             close = _best(str(error.instance), JSON_TYPES) if json_path[-1:] == ("type",) else None
+            patches: tuple[Patch, ...] = (
+                (Patch(target, "set", json_path, close, f"was {error.instance!r}"),) if close else ()
+            )
+            detail = f"{error.message}."
+            fixes = ("Fix the JSON Schema keyword; Kratos compiles the schema with draft-07 rules.",)
+            if json_path[-1:] == ("required",) and isinstance(error.instance, bool) and prefix:
+                # `"required": true` on a property (OpenAPI / draft-03 habit): draft-07 wants a list on the parent.
+                trait = json_path[-2]
+                _, required, _ = trait_root(schema)
+                detail = (
+                    f"`required` on the `{trait}` property must not be a boolean: in draft-07 it is an array of "
+                    "property names on the parent object."
+                )
+                fixes = (
+                    f"Drop the boolean `required` from `{trait}` and list the name in the traits' "
+                    f'`"required": ["{trait}"]`.',
+                )
+                patches = (
+                    Patch(target, "remove", json_path, note="required moved to the traits' list"),
+                    Patch(
+                        target,
+                        "set",
+                        prefix[:-1] + ("required",),
+                        list(dict.fromkeys([*required, trait])),
+                        f"{trait} is required",
+                    ),
+                )
             found.append(
                 Finding(
                     rule="schema-extension",
                     title=f"Not valid JSON Schema (draft-07) at `{loc}`",
-                    detail=f"{error.message}.",
-                    fixes=("Fix the JSON Schema keyword; Kratos compiles the schema with draft-07 rules.",),
-                    patches=(Patch(target, "set", json_path, close, f"was {error.instance!r}"),) if close else (),
+                    detail=detail,
+                    fixes=fixes,
+                    patches=patches,
                     entries=("topic.identity-schema-basics",),
                     severity="warning",
                     score=80,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from bot.analyze.evidence import Evidence
 from bot.analyze.registry import rule
-from bot.analyze.schemakit import EXT, extension, traits
+from bot.analyze.schemakit import EXT, extension, is_full, traits
 from bot.kb.loader import KnowledgeBase
 from bot.models import Finding, IdentitySchema, Patch
 
@@ -35,8 +35,8 @@ def _identifiers(props: dict) -> dict[str, list[str]]:
 def check(ev: Evidence, kb: KnowledgeBase):
     for artifact in ev.of(IdentitySchema):
         props, required = traits(artifact.schema)
-        if not props:
-            continue
+        if not props or not is_full(artifact.schema):
+            continue  # a fragment may leave out the identifier trait: no claim about the whole schema
         target = ev.index_of(artifact)
         found = _identifiers(props)
         if not found:

@@ -21,18 +21,46 @@ from bot.models import Curl, Finding, Flow, Snippet, UiMessage
 SECOND_FACTORS = {"totp": "totp_code", "lookup_secret": "lookup_secret"}
 
 
-def _flow_aal(ev: Evidence, flow_id: str | None) -> tuple[str | None, str]:
-    """The AAL the login flow was created with, and where that was seen."""
+def _flow_aal(ev: Evidence, flow_id: str | None) -> tuple[str | None, str, str]:
+    """The AAL the login flow was created with, where that was seen, and whether it is an api or browser flow."""
     flows = ev.of(Flow) + ev.earlier(Flow)
     for flow in flows:
         if flow_id and flow.id == flow_id and flow.requested_aal:
-            return flow.requested_aal, "the flow you pasted"
+            return flow.requested_aal, "the flow you pasted", flow.client or "browser"
     for when, curls in (("in this message", ev.of(Curl)), ("earlier in this thread", ev.earlier(Curl))):
         for curl in curls:
             endpoint = curl_endpoint(curl)
             if endpoint and endpoint.flow == "login" and endpoint.variant in ("browser", "api"):
-                return endpoint.query.get("aal") or "aal1", f"the request that created it {when}"
-    return None, ""
+                return endpoint.query.get("aal") or "aal1", f"the request that created it {when}", endpoint.variant
+    return None, "", "browser"
+
+
+def _steps(base: str, method: str, body2: str, api: bool) -> str:
+    if api:
+        first = json_body("password", {"identifier": "<identifier>", "password": "<password>"}, None)
+        return "\n".join(
+            (
+                "# 1. first factor in an aal1 API flow: the answer holds session_token",
+                curl_lines("POST", f"{base}/self-service/login?flow=<aal1 flow id>", body=first),
+                "# 2. new login flow for the second factor, created with that session token",
+                curl_lines("GET", f"{base}/self-service/login/api?aal=aal2", token=True),
+                f"# 3. submit {method} to the aal2 flow with the same token (changed: new flow id)",
+                curl_lines("POST", f"{base}/self-service/login?flow=<aal2 flow id>", body=body2, token=True),
+            )
+        )
+    first = json_body(
+        "password", {"identifier": "<identifier>", "password": "<password>"}, "<csrf_token of the aal1 flow>"
+    )
+    return "\n".join(
+        (
+            "# 1. first factor in the aal1 flow you already have",
+            curl_lines("POST", f"{base}/self-service/login?flow=<aal1 flow id>", jar=True, body=first),
+            "# 2. new login flow for the second factor; the cookie jar sends the session from step 1",
+            curl_lines("GET", f"{base}/self-service/login/browser?aal=aal2", jar=True),
+            f"# 3. submit {method} to the aal2 flow (changed: new flow id and its csrf_token)",
+            curl_lines("POST", f"{base}/self-service/login?flow=<aal2 flow id>", jar=True, body=body2),
+        )
+    )
 
 
 @rule("second-factor-in-aal1-flow")
@@ -42,33 +70,16 @@ def check(ev: Evidence, kb: KnowledgeBase):
         method = body_field(curl, "method")
         if endpoint is None or endpoint.flow != "login" or endpoint.variant or method not in SECOND_FACTORS:
             continue
-        aal, seen = _flow_aal(ev, endpoint.query.get("flow"))
+        aal, seen, variant = _flow_aal(ev, endpoint.query.get("flow"))
         if aal == "aal2":
             continue
+        api = variant == "api"
         no_strategy = any(m.id == 4010002 for m in ev.of(UiMessage))
         base = base_url(curl)
         code_field = SECOND_FACTORS[method]
         code_value = body_field(curl, code_field) or f"<{code_field}>"
-        body2 = json_body(method, {code_field: code_value}, "<csrf_token of the aal2 flow>")
-        snippet = "\n".join(
-            (
-                "# 1. first factor in the aal1 flow you already have",
-                curl_lines(
-                    "POST",
-                    f"{base}/self-service/login?flow=<aal1 flow id>",
-                    jar=True,
-                    body=json_body(
-                        "password",
-                        {"identifier": "<identifier>", "password": "<password>"},
-                        "<csrf_token of the aal1 flow>",
-                    ),
-                ),
-                "# 2. new login flow for the second factor; the cookie jar sends the session from step 1",
-                curl_lines("GET", f"{base}/self-service/login/browser?aal=aal2", jar=True),
-                f"# 3. submit {method} to the aal2 flow (changed: new flow id and its csrf_token)",
-                curl_lines("POST", f"{base}/self-service/login?flow=<aal2 flow id>", jar=True, body=body2),
-            )
-        )
+        body2 = json_body(method, {code_field: code_value}, None if api else "<csrf_token of the aal2 flow>")
+        snippet = _steps(base, method, body2, api)
         where = f" ({seen}: `aal={aal}`)" if aal else ""
         yield Finding(
             rule="second-factor-in-aal1-flow",
@@ -86,8 +97,12 @@ def check(ev: Evidence, kb: KnowledgeBase):
             ),
             fixes=(
                 "Sign in with the first factor (`password` or `code`) in an aal1 flow; that creates a session.",
-                "Create a new login flow with `?aal=aal2`, sending that session (cookie jar for browser flows, "
-                "`X-Session-Token` for API flows).",
+                (
+                    "Create a new login flow with `GET /self-service/login/api?aal=aal2`, sending that session as "
+                    "`X-Session-Token`."
+                    if api
+                    else "Create a new login flow with `?aal=aal2`, sending that session (the cookie jar keeps it)."
+                ),
                 f'Submit `"method": "{method}"` with `{code_field}` to the aal2 flow.',
             ),
             entries=("ui.4010002", "topic.aal-step-up"),
