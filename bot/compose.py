@@ -83,6 +83,15 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     ranked = [m for m in ci.matches if m.entry_id in kb.entries]
     entries = [kb.entries[m.entry_id] for m in ranked]
     primary = entries[0] if entries else None
+    # A loose topic guess must not head a reply whose findings say something more specific.
+    if (
+        primary is not None
+        and findings
+        and ranked[0].why == "fuzzy-topic"
+        and primary.id not in {e for f in findings for e in f.entries}
+        and ranked[0].score < findings[0].score
+    ):
+        primary = None
     top_finding = findings[0] if findings else None
 
     if ci.confidence == "none" or (primary is None and top_finding is None):

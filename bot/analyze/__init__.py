@@ -21,7 +21,9 @@ def analyze(ev: Evidence, kb: KnowledgeBase) -> list[Finding]:
         except Exception:  # one broken rule must not cost the user the whole answer
             log.exception("rule %s failed", rule.id)
     order = {"error": 0, "warning": 1, "info": 2}
-    return sorted(findings, key=lambda f: (-f.score, order.get(f.severity, 3)))
+    # The same mistake in two requests of one paste is one finding for the reader.
+    unique = list({(f.rule, f.title): f for f in reversed(findings)}.values())[::-1]
+    return sorted(unique, key=lambda f: (-f.score, order.get(f.severity, 3)))
 
 
 __all__ = ["Evidence", "RULES", "analyze"]

@@ -26,12 +26,18 @@ def _flow_aal(ev: Evidence, flow_id: str | None) -> tuple[str | None, str, str]:
     flows = ev.of(Flow) + ev.earlier(Flow)
     for flow in flows:
         if flow_id and flow.id == flow_id and flow.requested_aal:
-            return flow.requested_aal, "the flow you pasted", flow.client or "browser"
+            return (
+                flow.requested_aal,
+                f"the pasted flow has `requested_aal: {flow.requested_aal}`",
+                flow.client or "browser",
+            )
     for when, curls in (("in this message", ev.of(Curl)), ("earlier in this thread", ev.earlier(Curl))):
         for curl in curls:
             endpoint = curl_endpoint(curl)
             if endpoint and endpoint.flow == "login" and endpoint.variant in ("browser", "api"):
-                return endpoint.query.get("aal") or "aal1", f"the request that created it {when}", endpoint.variant
+                if endpoint.query.get("aal"):
+                    return endpoint.query["aal"], f"created {when} with `aal={endpoint.query['aal']}`", endpoint.variant
+                return "aal1", f"created {when} without `aal`, which means aal1", endpoint.variant
     return None, "", "browser"
 
 
@@ -80,14 +86,16 @@ def check(ev: Evidence, kb: KnowledgeBase):
         code_value = body_field(curl, code_field) or f"<{code_field}>"
         body2 = json_body(method, {code_field: code_value}, None if api else "<csrf_token of the aal2 flow>")
         snippet = _steps(base, method, body2, api)
-        where = f" ({seen}: `aal={aal}`)" if aal else ""
+        where = f" ({seen})" if aal else ""
         yield Finding(
             rule="second-factor-in-aal1-flow",
             title=f"`{method}` is a second factor, but this login flow asks for the first factor{where}",
             detail=(
                 f"`{method}` only answers login flows created with `?aal=aal2`. "
                 + (
-                    f"This flow was created with `aal={aal}`{' (' + seen + ')' if seen else ''}, "
+                    f"This flow was {seen}, "
+                    if aal and seen.startswith("created")
+                    else f"Here {seen}, "
                     if aal
                     else "If this flow was created without `?aal=aal2`, "
                 )
