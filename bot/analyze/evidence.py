@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from bot.context import Turn
-from bot.models import Artifact, Curl
+from bot.models import Artifact, Curl, Flow
 
 FLOW_PATH = re.compile(r"/self-service/(login|registration|settings|recovery|verification)(/browser|/api|/flows)?\b")
 
@@ -59,3 +59,22 @@ def body_field(curl: Curl, name: str) -> str | None:
         value = curl.body.get(name)
         return value if isinstance(value, str) else None
     return None
+
+
+def login_flow_origin(ev: Evidence, flow_id: str | None) -> tuple[str | None, str, str]:
+    """(AAL the login flow asked for, how we know, `api` or `browser`) from this message or earlier turns."""
+    for flow in ev.of(Flow) + ev.earlier(Flow):
+        if flow.requested_aal and (flow_id is None or flow.id == flow_id):
+            return (
+                flow.requested_aal,
+                f"the pasted flow has `requested_aal: {flow.requested_aal}`",
+                flow.client or "browser",
+            )
+    for when, curls in (("in this message", ev.of(Curl)), ("earlier in this thread", ev.earlier(Curl))):
+        for curl in curls:
+            endpoint = curl_endpoint(curl)
+            if endpoint and endpoint.flow == "login" and endpoint.variant in ("browser", "api"):
+                if endpoint.query.get("aal"):
+                    return endpoint.query["aal"], f"created {when} with `aal={endpoint.query['aal']}`", endpoint.variant
+                return "aal1", f"created {when} without `aal`, which means aal1", endpoint.variant
+    return None, "", "browser"

@@ -50,14 +50,6 @@ def code_config(trait: Any) -> dict | None:
     return code if isinstance(code, dict) else None
 
 
-def iter_code_identifiers(schema: dict) -> Iterator[tuple[str, dict, dict]]:
-    props, _ = traits(schema)
-    for name, trait in props.items():
-        code = code_config(trait)
-        if code and code.get("identifier") is True:
-            yield name, trait, code
-
-
 _MARK = "@@MARK{}@@"
 _NOTE = "@@NOTE{}@@"
 _SCALAR_ARRAY = re.compile(
@@ -201,33 +193,33 @@ def allowed_keys_at(path: tuple[str, ...]) -> list[str]:
     return list(groups.get(path[1], {})) if len(path) == 2 else []
 
 
-def iter_extensions(schema: dict, limit: int = 2000) -> Iterator[tuple[tuple[str, ...], dict]]:
+def walk_keys(doc: Any, limit: int = 2000) -> Iterator[tuple[tuple[str, ...], str, Any]]:
+    """(path of the parent, key, value) for every key of every object in a JSON document, bounded."""
+    stack: list[tuple[tuple[str, ...], Any]] = [((), doc)]
+    while stack and limit > 0:
+        path, node = stack.pop()
+        limit -= 1
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield path, key, value
+                if isinstance(value, dict | list) and key != EXT:
+                    stack.append((path + (key,), value))
+        elif isinstance(node, list):
+            stack.extend((path + (str(i),), v) for i, v in enumerate(node[:200]))
+
+
+def iter_extensions(schema: dict) -> Iterator[tuple[tuple[str, ...], dict]]:
     """(JSON path, value) of every `ory.sh/kratos` object in the schema, nested traits included."""
-    stack: list[tuple[tuple[str, ...], Any]] = [((), schema)]
-    while stack and limit > 0:
-        path, node = stack.pop()
-        limit -= 1
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == EXT:
-                    yield path + (key,), value
-                elif isinstance(value, dict | list):
-                    stack.append((path + (key,), value))
-        elif isinstance(node, list):
-            stack.extend((path + (str(i),), v) for i, v in enumerate(node[:200]))
+    for path, key, value in walk_keys(schema):
+        if key == EXT:
+            yield path + (key,), value
 
 
-def near_extension_keys(schema: dict, limit: int = 2000) -> Iterator[tuple[tuple[str, ...], str]]:
+_NEAR_EXT = re.compile(r"ory\.(sh|com)\s*/\s*kratos|ory\s*/\s*kratos", re.I)
+
+
+def near_extension_keys(schema: dict) -> Iterator[tuple[tuple[str, ...], str]]:
     """Keys that look like a misspelled `ory.sh/kratos` (Kratos silently ignores them)."""
-    stack: list[tuple[tuple[str, ...], Any]] = [((), schema)]
-    while stack and limit > 0:
-        path, node = stack.pop()
-        limit -= 1
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key != EXT and re.search(r"ory\.(sh|com)\s*/\s*kratos|ory\s*/\s*kratos", key, re.I):
-                    yield path, key
-                if isinstance(value, dict | list):
-                    stack.append((path + (key,), value))
-        elif isinstance(node, list):
-            stack.extend((path + (str(i),), v) for i, v in enumerate(node[:200]))
+    for path, key, _ in walk_keys(schema):
+        if key != EXT and _NEAR_EXT.search(key):
+            yield path, key

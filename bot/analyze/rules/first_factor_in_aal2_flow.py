@@ -9,23 +9,12 @@ Fix: sign in with the password in a flow without `aal` (aal1); submit the second
 
 from __future__ import annotations
 
-from bot.analyze.evidence import Evidence, body_field, curl_endpoint
+from bot.analyze.evidence import Evidence, body_field, curl_endpoint, login_flow_origin
 from bot.analyze.registry import rule
 from bot.kb.loader import KnowledgeBase
-from bot.models import Curl, Finding, Flow
+from bot.models import Curl, Finding
 
 FIRST_FACTORS = ("password", "oidc", "passkey", "identifier_first")
-
-
-def _aal_of(ev: Evidence, flow_id: str | None) -> str | None:
-    for flow in ev.of(Flow) + ev.earlier(Flow):
-        if flow.requested_aal and (flow_id is None or flow.id == flow_id):
-            return flow.requested_aal
-    for curl in ev.of(Curl) + ev.earlier(Curl):
-        endpoint = curl_endpoint(curl)
-        if endpoint and endpoint.flow == "login" and endpoint.variant in ("browser", "api"):
-            return endpoint.query.get("aal") or "aal1"
-    return None
 
 
 @rule("first-factor-in-aal2-flow")
@@ -35,7 +24,7 @@ def check(ev: Evidence, kb: KnowledgeBase):
         method = body_field(curl, "method")
         if endpoint is None or endpoint.flow != "login" or endpoint.variant or method not in FIRST_FACTORS:
             continue
-        if _aal_of(ev, endpoint.query.get("flow")) != "aal2":
+        if login_flow_origin(ev, endpoint.query.get("flow"))[0] != "aal2":
             continue
         yield Finding(
             rule="first-factor-in-aal2-flow",

@@ -11,34 +11,14 @@ message or from earlier turns (the create request, or a pasted flow's `requested
 
 from __future__ import annotations
 
-from bot.analyze.evidence import Evidence, body_field, curl_endpoint
+from bot.analyze.evidence import Evidence, body_field, curl_endpoint, login_flow_origin
 from bot.analyze.flowkit import base_url, curl_lines, json_body
 from bot.analyze.registry import rule
 from bot.kb.loader import KnowledgeBase
-from bot.models import Curl, Finding, Flow, Snippet, UiMessage
+from bot.models import Curl, Finding, Snippet, UiMessage
 
 # webauthn is left out: with passwordless WebAuthn enabled it is a first factor (webauthn/login.go).
 SECOND_FACTORS = {"totp": "totp_code", "lookup_secret": "lookup_secret"}
-
-
-def _flow_aal(ev: Evidence, flow_id: str | None) -> tuple[str | None, str, str]:
-    """The AAL the login flow was created with, where that was seen, and whether it is an api or browser flow."""
-    flows = ev.of(Flow) + ev.earlier(Flow)
-    for flow in flows:
-        if flow_id and flow.id == flow_id and flow.requested_aal:
-            return (
-                flow.requested_aal,
-                f"the pasted flow has `requested_aal: {flow.requested_aal}`",
-                flow.client or "browser",
-            )
-    for when, curls in (("in this message", ev.of(Curl)), ("earlier in this thread", ev.earlier(Curl))):
-        for curl in curls:
-            endpoint = curl_endpoint(curl)
-            if endpoint and endpoint.flow == "login" and endpoint.variant in ("browser", "api"):
-                if endpoint.query.get("aal"):
-                    return endpoint.query["aal"], f"created {when} with `aal={endpoint.query['aal']}`", endpoint.variant
-                return "aal1", f"created {when} without `aal`, which means aal1", endpoint.variant
-    return None, "", "browser"
 
 
 def _steps(base: str, method: str, body2: str, api: bool) -> str:
@@ -76,7 +56,7 @@ def check(ev: Evidence, kb: KnowledgeBase):
         method = body_field(curl, "method")
         if endpoint is None or endpoint.flow != "login" or endpoint.variant or method not in SECOND_FACTORS:
             continue
-        aal, seen, variant = _flow_aal(ev, endpoint.query.get("flow"))
+        aal, seen, variant = login_flow_origin(ev, endpoint.query.get("flow"))
         if aal == "aal2":
             continue
         api = variant == "api"
