@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -87,6 +88,36 @@ def cmd_kb_check(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    import logging
+
+    from bot.slack.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"kratos-bot serve: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from bot.slack.serve import run
+
+    run(settings)
+    return 0
+
+
+def cmd_stats(args) -> int:
+    from bot.feedback import FeedbackLog, stats
+
+    table = stats(FeedbackLog(Path(args.file)).records())
+    if not table:
+        print("no answers recorded yet")
+        return 0
+    print(f"{'entry':<52} {'answered':>8} {'unanswered':>10} {'helpful':>8} {'not':>5}")
+    for entry, row in sorted(table.items(), key=lambda kv: -sum(kv[1].values())):
+        print(f"{entry:<52} {row['answered']:>8} {row['unanswered']:>10} {row['helpful']:>8} {row['not_helpful']:>5}")
+    return 0
+
+
 def cmd_explain(args) -> int:
     from bot.analyze import RULES
 
@@ -128,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("rule", nargs="?")
     ex.set_defaults(func=cmd_explain)
     sub.add_parser("rules", help="list the analyzer rules, one line each").set_defaults(func=cmd_explain, rule=None)
+    sub.add_parser("serve", help="run the Slack app (settings from the environment, see README)").set_defaults(
+        func=cmd_serve
+    )
+    st = sub.add_parser("stats", help="answered / unanswered / helpful / not helpful per knowledge entry")
+    st.add_argument("--file", default=os.environ.get("KRATOS_BOT_FEEDBACK_FILE", "kratos-bot-feedback.jsonl"))
+    st.set_defaults(func=cmd_stats)
     return parser
 
 

@@ -75,6 +75,17 @@ def _split(text: str, limit: int = SECTION_LIMIT) -> list[str]:
 
 
 def to_blocks(reply: Reply) -> list[dict]:
+    """One message's blocks: within 50, cut with a note if the reply is longer."""
+    blocks = blocks_uncut(reply)
+    if len(blocks) > BLOCK_LIMIT:
+        blocks = blocks[: BLOCK_LIMIT - 1] + [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "_(answer cut to fit Slack)_"}}
+        ]
+    return blocks
+
+
+def blocks_uncut(reply: Reply) -> list[dict]:
+    """All blocks of a reply, each within Slack's per-block limits; the Slack app splits them into messages."""
     blocks: list[dict] = []
     if reply.warning:
         blocks.append(
@@ -87,10 +98,6 @@ def to_blocks(reply: Reply) -> list[dict]:
     if reply.links:
         elements = [{"type": "mrkdwn", "text": f"<{link.url}|{_escape(link.text)}>"} for link in reply.links[:9]]
         blocks.append({"type": "context", "elements": elements})
-    if len(blocks) > BLOCK_LIMIT:
-        blocks = blocks[: BLOCK_LIMIT - 1] + [
-            {"type": "section", "text": {"type": "mrkdwn", "text": "_(answer cut to fit Slack)_"}}
-        ]
     return blocks
 
 

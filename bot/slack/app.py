@@ -1,0 +1,218 @@
+"""The slack_bolt AsyncApp: listeners for mentions, DMs, thread follow-ups, the message shortcut, the
+/kratos command and the buttons. Each listener turns the payload into an `Inbound`, runs the triage
+pipeline and posts the reply; Bolt has already acknowledged the request by then."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.dedupe import Deduper
+from bot.feedback import FeedbackLog
+from bot.pipeline import Triage
+from bot.slack.files import file_texts
+from bot.slack.inbound import ANSWERABLE_SUBTYPES, Inbound, from_event, from_shortcut
+from bot.slack.messages import (
+    FEEDBACK_HELPFUL,
+    FEEDBACK_NOT_HELPFUL,
+    POST_ANSWER,
+    feedback_block,
+    messages,
+    post_button,
+)
+from bot.slack.settings import Settings
+
+log = logging.getLogger("kratos_bot.slack")
+SHORTCUT_ID = "triage_message"
+COMMAND = "/kratos"
+MAX_ANSWERS = 2000
+
+
+@dataclass
+class Runtime:
+    """What the listeners share: the pipeline, dedupe, feedback records and recent answers."""
+
+    settings: Settings
+    triage: Triage
+    feedback: FeedbackLog
+    deduper: Deduper = field(default_factory=Deduper)
+    bot_user_id: str = ""
+    answers: OrderedDict = field(default_factory=OrderedDict)  # answer id -> (entries, channel, payloads)
+
+    def remember(self, answer_id: str, entries: list[str], channel: str, payloads: list[dict]) -> None:
+        self.answers[answer_id] = (entries, channel, payloads)
+        while len(self.answers) > MAX_ANSWERS:
+            self.answers.popitem(last=False)
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    kwargs = {"base_url": settings.api_url} if settings.api_url else {}
+    return AsyncWebClient(
+        token=settings.bot_token,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),  # honours Retry-After
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+        **kwargs,
+    )
+
+
+async def answer(rt: Runtime, client: AsyncWebClient, inbound: Inbound, *, ephemeral_user: str = "") -> None:
+    """Triage one message and post the reply in its thread (or ephemerally). Never raises."""
+    try:
+        text = inbound.text
+        if inbound.files:
+            extra = await file_texts(inbound.files, rt.settings.bot_token, client)
+            text = "\n".join([text, *extra])
+        reply = rt.triage.answer(text, thread=inbound.thread_key, bot_user_id=rt.bot_user_id)
+        answer_id = uuid.uuid4().hex[:16]
+        entries = [m.entry_id for m in reply.matches[:3]]
+        extra_block = post_button(answer_id) if ephemeral_user else feedback_block(answer_id)
+        payloads = messages(reply, extra_block)
+        rt.remember(answer_id, entries, inbound.channel, messages(reply, feedback_block(answer_id)))
+        for payload in payloads:
+            if ephemeral_user:
+                await client.chat_postEphemeral(channel=inbound.channel, user=ephemeral_user, **payload)
+            else:
+                await client.chat_postMessage(channel=inbound.channel, thread_ts=inbound.thread_ts, **payload)
+        rt.feedback.answered(answer_id, entries, reply.confidence, inbound.channel)
+    except SlackApiError as exc:
+        log.error(
+            "posting the reply failed: event=%s channel=%s error=%s",
+            inbound.event_id,
+            inbound.channel,
+            exc.response.get("error"),
+        )
+    except Exception:  # one bad event must never stop the app
+        log.exception("answering failed: event=%s channel=%s", inbound.event_id, inbound.channel)
+
+
+def _mentions_bot(text: str, bot_user_id: str) -> bool:
+    return bool(bot_user_id) and f"<@{bot_user_id}" in text
+
+
+def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
+    settings = rt.settings
+    app = AsyncApp(
+        client=client or web_client(settings),
+        signing_secret=settings.signing_secret,
+        # Socket Mode requests are not signed; HTTP mode requests are checked (401 on a bad signature).
+        request_verification_enabled=not settings.socket_mode,
+    )
+
+    @app.middleware
+    async def dedupe(body, next):  # noqa: A002 - Bolt passes `next` by name
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        if event_id and not rt.deduper.first(str(event_id)):
+            log.info("duplicate delivery ignored: event=%s", event_id)
+            return BoltResponse(status=200, body="")
+        await next()
+
+    def allowed(channel: str) -> bool:
+        return not settings.allowed_channels or channel in settings.allowed_channels
+
+    async def bot_id(client) -> str:
+        if not rt.bot_user_id:
+            rt.bot_user_id = (await client.auth_test()).get("user_id", "")
+        return rt.bot_user_id
+
+    @app.event("app_mention")
+    async def on_mention(event, body, client):
+        if not allowed(str(event.get("channel", ""))):
+            return
+        await bot_id(client)
+        await answer(rt, client, from_event(event, str(body.get("event_id", ""))))
+
+    @app.event("message")
+    async def on_message(event, body, client):
+        if event.get("subtype") not in ANSWERABLE_SUBTYPES or event.get("edited"):
+            return
+        if event.get("bot_id") and settings.ignore_other_bots:
+            return  # Bolt already drops our own messages; other bots are ignored unless configured
+        inbound = from_event(event, str(body.get("event_id", "")))
+        if not allowed(inbound.channel):
+            return
+        me = await bot_id(client)
+        if event.get("user") == me:
+            return
+        if inbound.is_dm:
+            await answer(rt, client, inbound)
+            return
+        if _mentions_bot(inbound.text, me):
+            return  # the app_mention event answers it
+        in_thread = bool(event.get("thread_ts")) and event.get("thread_ts") != event.get("ts")
+        if (
+            in_thread
+            and inbound.channel not in settings.followup_optout
+            and rt.triage.store.history(inbound.thread_key)
+        ):
+            await answer(rt, client, inbound)
+
+    @app.shortcut(SHORTCUT_ID)
+    async def on_shortcut(ack, body, client):
+        await ack()
+        await bot_id(client)
+        await answer(rt, client, from_shortcut(body))
+
+    @app.command(COMMAND)
+    async def on_command(ack, command, client):
+        await ack()
+        await bot_id(client)
+        inbound = Inbound(
+            text=str(command.get("text", "")),
+            channel=str(command.get("channel_id", "")),
+            ts="",
+            thread_ts="",
+            user=str(command.get("user_id", "")),
+        )
+        await answer(rt, client, inbound, ephemeral_user=inbound.user)
+
+    async def on_feedback(ack, body, action, client, helpful: bool):
+        await ack()
+        answer_id = str(action.get("value", ""))
+        channel = str((body.get("channel") or {}).get("id", ""))
+        user = str((body.get("user") or {}).get("id", ""))
+        rt.feedback.feedback(answer_id, helpful, channel)
+        try:
+            await client.chat_postEphemeral(channel=channel, user=user, text="Thanks, noted.")
+        except SlackApiError:
+            log.warning("feedback thanks not posted: answer=%s", answer_id)
+
+    @app.action(FEEDBACK_HELPFUL)
+    async def on_helpful(ack, body, action, client):
+        await on_feedback(ack, body, action, client, True)
+
+    @app.action(FEEDBACK_NOT_HELPFUL)
+    async def on_not_helpful(ack, body, action, client):
+        await on_feedback(ack, body, action, client, False)
+
+    @app.action(POST_ANSWER)
+    async def on_post(ack, body, action, client):
+        await ack()
+        stored = rt.answers.get(str(action.get("value", "")))
+        channel = str((body.get("channel") or {}).get("id", ""))
+        if stored is None:
+            user = str((body.get("user") or {}).get("id", ""))
+            await client.chat_postEphemeral(channel=channel, user=user, text="That answer has expired; ask again.")
+            return
+        for payload in stored[2]:
+            await client.chat_postMessage(channel=channel, **payload)
+
+    @app.error
+    async def on_error(error, body):
+        log.error("listener failed: event=%s error=%s", (body or {}).get("event_id"), error)
+
+    return app

@@ -1,0 +1,63 @@
+"""Slack messages for a reply: Block Kit split into messages within Slack's limits, a fallback text,
+and the feedback buttons on the last message."""
+
+from __future__ import annotations
+
+from bot.models import Reply
+from bot.render import BLOCK_LIMIT, TEXT_LIMIT, blocks_uncut, to_mrkdwn
+
+FEEDBACK_HELPFUL = "feedback_helpful"
+FEEDBACK_NOT_HELPFUL = "feedback_not_helpful"
+POST_ANSWER = "post_answer"
+
+
+def feedback_block(answer_id: str) -> dict:
+    return {
+        "type": "actions",
+        "block_id": f"feedback:{answer_id}",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": FEEDBACK_HELPFUL,
+                "value": answer_id,
+                "text": {"type": "plain_text", "text": "Helpful"},
+            },
+            {
+                "type": "button",
+                "action_id": FEEDBACK_NOT_HELPFUL,
+                "value": answer_id,
+                "text": {"type": "plain_text", "text": "Not helpful"},
+            },
+        ],
+    }
+
+
+def post_button(answer_id: str) -> dict:
+    return {
+        "type": "actions",
+        "block_id": f"post:{answer_id}",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": POST_ANSWER,
+                "value": answer_id,
+                "style": "primary",
+                "text": {"type": "plain_text", "text": "Post to channel"},
+            }
+        ],
+    }
+
+
+def messages(reply: Reply, extra: dict | None = None) -> list[dict]:
+    """chat.postMessage payloads (`text` + `blocks`); long replies become several messages."""
+    blocks = blocks_uncut(reply)
+    room = BLOCK_LIMIT - 1  # the last message keeps a slot for the buttons
+    chunks = [blocks[i : i + room] for i in range(0, len(blocks), room)] or [[]]
+    text = to_mrkdwn(reply)
+    out = []
+    for n, chunk in enumerate(chunks):
+        payload = {"text": text[:TEXT_LIMIT] if n == 0 else "(continued)", "blocks": list(chunk)}
+        out.append(payload)
+    if extra is not None:
+        out[-1]["blocks"].append(extra)
+    return out

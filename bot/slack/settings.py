@@ -1,0 +1,81 @@
+"""Settings for `kratos-bot serve`, read once from the environment. A missing or malformed value stops
+start-up with one line that names the variable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: str
+    app_token: str | None  # set: Socket Mode; unset: HTTP mode on PORT
+    signing_secret: str | None
+    api_url: str | None  # Web API base URL (default Slack's); tests and proxies point it elsewhere
+    port: int
+    allowed_channels: frozenset[str]  # empty: all channels
+    followup_optout: frozenset[str]  # channels where thread follow-ups need a mention
+    ignore_other_bots: bool
+    feedback_path: Path
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
+
+
+def _channels(value: str) -> frozenset[str]:
+    return frozenset(c.strip() for c in value.split(",") if c.strip())
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    bot_token = env.get("SLACK_BOT_TOKEN", "")
+    if not bot_token:
+        raise SettingsError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
+    if not bot_token.startswith("xoxb-"):
+        raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+    app_token = env.get("SLACK_APP_TOKEN") or None
+    if app_token is not None and not app_token.startswith("xapp-"):
+        raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting with xapp- (or unset for HTTP mode)")
+    signing_secret = env.get("SLACK_SIGNING_SECRET") or None
+    if app_token is None and signing_secret is None:
+        raise SettingsError("SLACK_SIGNING_SECRET is not set (needed in HTTP mode, i.e. without SLACK_APP_TOKEN)")
+    api_url = env.get("SLACK_API_URL") or None
+    if api_url is not None:
+        parts = urlsplit(api_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError(f"SLACK_API_URL must be an http(s) URL, not {api_url!r}")
+        api_url = api_url if api_url.endswith("/") else api_url + "/"
+    raw_port = env.get("PORT", "3000")
+    if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
+        raise SettingsError(f"PORT must be a port number, not {raw_port!r}")
+    return Settings(
+        bot_token=bot_token,
+        app_token=app_token,
+        signing_secret=signing_secret,
+        api_url=api_url,
+        port=int(raw_port),
+        allowed_channels=_channels(env.get("KRATOS_BOT_CHANNELS", "")),
+        followup_optout=_channels(env.get("KRATOS_BOT_FOLLOWUP_OPTOUT", "")),
+        ignore_other_bots=_bool(env, "KRATOS_BOT_IGNORE_BOTS", True),
+        feedback_path=Path(env.get("KRATOS_BOT_FEEDBACK_FILE", "kratos-bot-feedback.jsonl")),
+    )
