@@ -52,8 +52,10 @@ async def file_texts(files: tuple[dict, ...], token: str, client, timeout: float
                 continue
             try:
                 async with session.get(url, headers={"Authorization": f"Bearer {token}"}) as resp:
-                    if resp.status != 200:
-                        log.warning("file %s download answered %s", info.get("id"), resp.status)
+                    # Slack answers a bad token with its HTML login page and status 200: not the file.
+                    html = resp.content_type == "text/html" and str(info.get("filetype")) != "html"
+                    if resp.status != 200 or html:
+                        log.warning("file %s download answered %s %s", info.get("id"), resp.status, resp.content_type)
                         continue
                     data = await resp.content.read(MAX_FILE + 1)
             except (aiohttp.ClientError, TimeoutError):
