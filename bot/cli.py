@@ -89,8 +89,6 @@ def cmd_kb_check(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    import logging
-
     from bot.slack.settings import SettingsError, load_settings
 
     try:
@@ -98,17 +96,29 @@ def cmd_serve(args) -> int:
     except SettingsError as exc:
         print(f"kratos-bot serve: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from bot.logs import configure
     from bot.slack.serve import run
+
+    configure(os.environ.get("LOG_LEVEL", "INFO"))
 
     run(settings)
     return 0
 
 
 def cmd_stats(args) -> int:
-    from bot.feedback import FeedbackLog, stats
+    import asyncio
 
-    table = stats(FeedbackLog(Path(args.file)).records())
+    from bot.feedback import stats
+    from bot.state import open_state
+
+    async def read() -> list[dict]:
+        state = open_state(args.state, Path(args.file))
+        try:
+            return await state.records()
+        finally:
+            await state.close()
+
+    table = stats(asyncio.run(read()))
     if not table:
         print("no answers recorded yet")
         return 0
@@ -116,6 +126,29 @@ def cmd_stats(args) -> int:
     for entry, row in sorted(table.items(), key=lambda kv: -sum(kv[1].values())):
         print(f"{entry:<52} {row['answered']:>8} {row['unanswered']:>10} {row['helpful']:>8} {row['not_helpful']:>5}")
     return 0
+
+
+def cmd_kb_reload(args) -> int:
+    import urllib.error
+    import urllib.request
+
+    token = os.environ.get("KRATOS_BOT_ADMIN_TOKEN")
+    if not token:
+        print("kratos-bot kb reload: KRATOS_BOT_ADMIN_TOKEN is not set", file=sys.stderr)
+        return 2
+    request = urllib.request.Request(
+        args.url.rstrip("/") + "/admin/reload", method="POST", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            print(resp.read().decode())
+            return 0
+    except urllib.error.HTTPError as exc:
+        print(f"reload refused ({exc.code}): {exc.read().decode()}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cannot reach the bot at {args.url}: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_explain(args) -> int:
@@ -154,6 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     kb = sub.add_parser("kb", help="knowledge base tools")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     kb_sub.add_parser("check", help="validate the knowledge base and print counts").set_defaults(func=cmd_kb_check)
+    rl = kb_sub.add_parser("reload", help="ask a running bot to reload its knowledge (admin token required)")
+    rl.add_argument(
+        "--url",
+        default=os.environ.get("KRATOS_BOT_ADMIN_URL", "http://127.0.0.1:8080"),
+        help="the bot's health/admin address (HTTP mode: its PORT)",
+    )
+    rl.set_defaults(func=cmd_kb_reload)
 
     ex = sub.add_parser("explain", help="print an analyzer rule's documentation (all rules without RULE)")
     ex.add_argument("rule", nargs="?")
@@ -163,7 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_serve
     )
     st = sub.add_parser("stats", help="answered / unanswered / helpful / not helpful per knowledge entry")
-    st.add_argument("--file", default=os.environ.get("KRATOS_BOT_FEEDBACK_FILE", "kratos-bot-feedback.jsonl"))
+    st.add_argument(
+        "--file",
+        default=os.environ.get("KRATOS_BOT_FEEDBACK_FILE", "kratos-bot-feedback.jsonl"),
+        help="records file of a memory:// state",
+    )
+    st.add_argument("--state", default=os.environ.get("STATE_URL", "memory://"), help="STATE_URL of the bot")
     st.set_defaults(func=cmd_stats)
     return parser
 

@@ -7,11 +7,13 @@ are kept, with secrets already masked, never the raw message.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot import models
 from bot.extract.secrets import SecretHit, scrub
 from bot.models import Artifact
 
@@ -76,3 +78,55 @@ def redact(artifact: Artifact, secrets: tuple[SecretHit, ...]) -> Artifact:
         return artifact
     changes = {f.name: _scrub_value(getattr(artifact, f.name), secrets) for f in dataclasses.fields(artifact)}
     return dataclasses.replace(artifact, **changes)
+
+
+# --- serialisation, for stores outside the process (SQLite, Redis) -----------------------------
+
+_ARTIFACT_TYPES = {
+    cls.kind: cls
+    for cls in (
+        models.KratosError,
+        models.UiMessage,
+        models.Flow,
+        models.Curl,
+        models.IdentitySchema,
+        models.KratosConfig,
+        models.Secret,
+        models.Url,
+        models.FlowId,
+    )
+}
+# Fields holding the user's own JSON (lists must stay lists); every other list was a tuple.
+_VERBATIM = {"body", "config", "schema"}
+
+
+def _to_tuples(value):
+    if isinstance(value, list):
+        return tuple(_to_tuples(v) for v in value)
+    return value
+
+
+def turn_to_json(turn: Turn) -> str:
+    artifacts = [{"kind": a.kind, **dataclasses.asdict(a)} for a in turn.artifacts]
+    return json.dumps(
+        {"artifacts": artifacts, "entry_ids": turn.entry_ids, "rules": turn.rules, "prose": turn.prose},
+        separators=(",", ":"),
+    )
+
+
+def turn_from_json(text: str) -> Turn:
+    doc = json.loads(text)
+    artifacts = []
+    for raw in doc.get("artifacts", []):
+        cls = _ARTIFACT_TYPES.get(raw.pop("kind", None))
+        if cls is None:
+            continue  # written by a newer version: skip rather than fail the thread
+        names = {f.name for f in dataclasses.fields(cls)}
+        fields = {k: (v if k in _VERBATIM else _to_tuples(v)) for k, v in raw.items() if k in names}
+        artifacts.append(cls(**fields))
+    return Turn(
+        artifacts=tuple(artifacts),
+        entry_ids=tuple(doc.get("entry_ids", ())),
+        rules=tuple(doc.get("rules", ())),
+        prose=doc.get("prose", ""),
+    )

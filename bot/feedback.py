@@ -16,27 +16,16 @@ NONE = "(no match)"
 class FeedbackLog:
     path: Path
 
-    def _write(self, record: dict) -> None:
+    def write(self, record: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, separators=(",", ":")) + "\n")
 
     def answered(self, answer_id: str, entries: list[str], confidence: str, channel: str) -> None:
-        self._write(
-            {
-                "type": "answer",
-                "answer_id": answer_id,
-                "entries": entries,
-                "confidence": confidence,
-                "channel": channel,
-                "time": time.time(),
-            }
-        )
+        self.write(answer_record(answer_id, entries, confidence, channel))
 
-    def feedback(self, answer_id: str, helpful: bool, channel: str, user: str = "") -> None:
-        self._write(
-            {"type": "feedback", "answer_id": answer_id, "helpful": helpful, "channel": channel, "time": time.time()}
-        )
+    def feedback(self, answer_id: str, helpful: bool, channel: str) -> None:
+        self.write(feedback_record(answer_id, helpful, channel))
 
     def records(self) -> list[dict]:
         if not self.path.is_file():
@@ -48,6 +37,21 @@ class FeedbackLog:
             except ValueError:
                 continue  # a torn last line after a crash must not hide the rest
         return out
+
+
+def answer_record(answer_id: str, entries: list[str], confidence: str, channel: str) -> dict:
+    return {
+        "type": "answer",
+        "answer_id": answer_id,
+        "entries": entries,
+        "confidence": confidence,
+        "channel": channel,
+        "time": time.time(),
+    }
+
+
+def feedback_record(answer_id: str, helpful: bool, channel: str) -> dict:
+    return {"type": "feedback", "answer_id": answer_id, "helpful": helpful, "channel": channel, "time": time.time()}
 
 
 def stats(records: list[dict]) -> dict[str, Counter]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from urllib.parse import parse_qs, urlsplit
 
 from bot.analyze import Evidence, analyze
@@ -55,6 +56,19 @@ class Triage:
         self.store: ContextStore = store or MemoryContextStore()
 
     def answer(self, raw: str, thread: str | None = None, bot_user_id: str | None = None) -> Reply:
+        """Triage one message of `thread`, remembering it in this object's (synchronous) store."""
+        history = self.store.history(thread) if thread else ()
+        reply, turn = self.triage(raw, history, bot_user_id)
+        if thread and turn is not None:
+            self.store.append(thread, turn)
+        return reply
+
+    def triage(
+        self, raw: str, history: tuple[Turn, ...] = (), bot_user_id: str | None = None
+    ) -> tuple[Reply, Turn | None]:
+        """The pipeline itself: the reply, and the turn to remember (secrets masked). Stores nothing."""
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
         notes: list[str] = []
         text = raw if isinstance(raw, str) else str(raw)
         if len(text) > MAX_INPUT:
@@ -67,9 +81,10 @@ class Triage:
         if message.binary:
             notes.append("Part of the message was binary data; I ignored those bytes.")
         if not message.text:
-            return compose(ComposeInput([], [], "none", notes=tuple(notes)), self.kb)
+            return compose(ComposeInput([], [], "none", notes=tuple(notes)), self.kb), None
+        mark = _clock(timings, "normalize", started)
         extraction = extract(message, self.env_keys)
-        history = self.store.history(thread) if thread else ()
+        mark = _clock(timings, "extract", mark)
 
         focus = extraction.artifacts
         carried = False
@@ -87,6 +102,7 @@ class Triage:
 
         ev = Evidence(focus=focus, prose=extraction.prose, history=history, carried=carried)
         findings = analyze(ev, self.kb)
+        mark = _clock(timings, "analyze", mark)
         matches = exact_matches(self.index, focus, extraction.prose)
         matches += finding_matches(findings, self.kb)
         matches += text_matches(self.index, focus, extraction.prose)
@@ -99,6 +115,7 @@ class Triage:
             for m in rank(matches)
             if m.entry_id in self.kb.entries
         ]
+        mark = _clock(timings, "match", mark)
         level = confidence(ranked, findings)
         # A loose topic match on a question with no Kratos word in it is a guess: decline instead.
         loose = level == "low" and not findings and all(m.why == "fuzzy-topic" for m in ranked)
@@ -108,17 +125,15 @@ class Triage:
         fixed = tuple(corrections(ev.focus, findings))
         reply = compose(ComposeInput(ranked, findings, level, carried, values, tuple(notes), fixed), self.kb)
         reply = _scrub_reply(reply, extraction)
-        if thread:
-            self.store.append(
-                thread,
-                Turn(
-                    artifacts=tuple(redact(a, extraction.secrets) for a in extraction.artifacts),
-                    entry_ids=tuple(m.entry_id for m in ranked[:5]),
-                    rules=tuple(f.rule for f in findings),
-                    prose=scrub(extraction.prose[:500], extraction.secrets),
-                ),
-            )
-        return reply
+        turn = Turn(
+            artifacts=tuple(redact(a, extraction.secrets) for a in extraction.artifacts),
+            entry_ids=tuple(m.entry_id for m in ranked[:5]),
+            rules=tuple(f.rule for f in findings),
+            prose=scrub(extraction.prose[:500], extraction.secrets),
+        )
+        _clock(timings, "compose", mark)
+        reply.meta["timings"] = timings
+        return reply, turn
 
     @staticmethod
     def _is_followup(prose: str, best_topic: float) -> bool:
@@ -146,6 +161,12 @@ class Triage:
         if curls:
             values["base_url"] = base_url(curls[0])
         return values
+
+
+def _clock(timings: dict[str, float], stage: str, since: float) -> float:
+    now = time.perf_counter()
+    timings[stage] = now - since
+    return now
 
 
 def _scrub_reply(reply: Reply, extraction: Extraction) -> Reply:

@@ -204,8 +204,8 @@ def test_slash_command_is_ephemeral_with_post_button_and_shortcut_answers_in_thr
 async def http_bot(fake: FakeSlack, kb, feedback: Path):
     settings = load_settings({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
                               "SLACK_API_URL": fake.api_url, "KRATOS_BOT_FEEDBACK_FILE": str(feedback)})
-    app, _ = create(settings, Triage(kb))
-    runner = web.AppRunner(http_app(app))
+    app, rt = create(settings, Triage(kb))
+    runner = web.AppRunner(http_app(app, rt))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

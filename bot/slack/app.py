@@ -5,9 +5,11 @@ pipeline and posts the reply; Bolt has already acknowledged the request by then.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
@@ -19,8 +21,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.dedupe import Deduper
-from bot.feedback import FeedbackLog
+from bot.feedback import answer_record, feedback_record
+from bot.kb.loader import KnowledgeError, load_knowledge
+from bot.metrics import Metrics
 from bot.pipeline import Triage
 from bot.slack.files import file_texts
 from bot.slack.inbound import ANSWERABLE_SUBTYPES, Inbound, from_event, from_shortcut
@@ -33,6 +36,7 @@ from bot.slack.messages import (
     post_button,
 )
 from bot.slack.settings import Settings
+from bot.state import State, StateError
 
 log = logging.getLogger("kratos_bot.slack")
 SHORTCUT_ID = "triage_message"
@@ -42,19 +46,33 @@ MAX_ANSWERS = 2000
 
 @dataclass
 class Runtime:
-    """What the listeners share: the pipeline, dedupe, feedback records and recent answers."""
+    """What the listeners share: the pipeline (swapped on reload), the state store, metrics, recent answers."""
 
     settings: Settings
     triage: Triage
-    feedback: FeedbackLog
-    deduper: Deduper = field(default_factory=Deduper)
+    state: State
+    metrics: Metrics = field(default_factory=Metrics)
     bot_user_id: str = ""
+    slack_ok: bool = False  # auth.test answered ok at least once
     answers: OrderedDict = field(default_factory=OrderedDict)  # answer id -> (entries, channel, payloads)
 
     def remember(self, answer_id: str, entries: list[str], channel: str, payloads: list[dict]) -> None:
         self.answers[answer_id] = (entries, channel, payloads)
         while len(self.answers) > MAX_ANSWERS:
             self.answers.popitem(last=False)
+
+    def reload(self, directory: Path | None = None) -> bool:
+        """Load and validate the knowledge again; the old one keeps serving if the new one is invalid."""
+        try:
+            fresh = Triage(load_knowledge(directory))
+        except (KnowledgeError, OSError, ValueError) as exc:
+            self.metrics.reloads.labels(result="failed").inc()
+            log.error("knowledge reload failed, keeping the loaded knowledge: %s", str(exc).splitlines()[0])
+            return False
+        self.triage = fresh
+        self.metrics.reloads.labels(result="ok").inc()
+        log.info("knowledge reloaded: %d entries", len(fresh.kb.entries))
+        return True
 
 
 def web_client(settings: Settings) -> AsyncWebClient:
@@ -72,12 +90,18 @@ def web_client(settings: Settings) -> AsyncWebClient:
 
 async def answer(rt: Runtime, client: AsyncWebClient, inbound: Inbound, *, ephemeral_user: str = "") -> None:
     """Triage one message and post the reply in its thread (or ephemerally). Never raises."""
+    started = time.perf_counter()
     try:
         text = inbound.text
         if inbound.files:
             extra = await file_texts(inbound.files, rt.settings.bot_token, client)
             text = "\n".join([text, *extra])
-        reply = rt.triage.answer(text, thread=inbound.thread_key, bot_user_id=rt.bot_user_id)
+        key = inbound.thread_key if inbound.thread_ts else ""
+        history = await rt.state.history(key) if key else ()
+        reply, turn = rt.triage.triage(text, history, rt.bot_user_id)
+        if key and turn is not None:
+            await rt.state.append(key, turn)
+        rt.metrics.observe_stages(reply.meta.get("timings", {}))
         answer_id = uuid.uuid4().hex[:16]
         entries = [m.entry_id for m in reply.matches[:3]]
         extra_block = post_button(answer_id) if ephemeral_user else feedback_block(answer_id)
@@ -88,15 +112,38 @@ async def answer(rt: Runtime, client: AsyncWebClient, inbound: Inbound, *, ephem
                 await client.chat_postEphemeral(channel=inbound.channel, user=ephemeral_user, **payload)
             else:
                 await client.chat_postMessage(channel=inbound.channel, thread_ts=inbound.thread_ts, **payload)
-        rt.feedback.answered(answer_id, entries, reply.confidence, inbound.channel)
+        await rt.state.record(answer_record(answer_id, entries, reply.confidence, inbound.channel))
+        rt.metrics.replies.labels(confidence=reply.confidence).inc()
+        if reply.confidence == "none":
+            rt.metrics.unanswered.inc()
+        latency = time.perf_counter() - started
+        rt.metrics.latency.observe(latency)
+        log.info(
+            "answered",
+            extra={
+                "fields": {
+                    "event_id": inbound.event_id,
+                    "channel": inbound.channel,
+                    "entries": entries,
+                    "confidence": reply.confidence,
+                    "findings": [f.rule for f in reply.findings],
+                    "latency_ms": round(latency * 1000, 1),
+                }
+            },
+        )
     except SlackApiError as exc:
+        rt.metrics.post_failures.inc()
         log.error(
             "posting the reply failed: event=%s channel=%s error=%s",
             inbound.event_id,
             inbound.channel,
             exc.response.get("error"),
         )
+    except StateError as exc:
+        rt.metrics.state_errors.inc()
+        log.error("state store failed: event=%s error=%s", inbound.event_id, exc)
     except Exception:  # one bad event must never stop the app
+        rt.metrics.post_failures.inc()
         log.exception("answering failed: event=%s channel=%s", inbound.event_id, inbound.channel)
 
 
@@ -115,10 +162,22 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
 
     @app.middleware
     async def dedupe(body, next):  # noqa: A002 - Bolt passes `next` by name
-        event_id = body.get("event_id") if isinstance(body, dict) else None
-        if event_id and not rt.deduper.first(str(event_id)):
-            log.info("duplicate delivery ignored: event=%s", event_id)
-            return BoltResponse(status=200, body="")
+        body = body if isinstance(body, dict) else {}
+        kind = body.get("type") or ("command" if "command" in body else "other")
+        rt.metrics.events.labels(kind=str(kind)).inc()
+        event_id = body.get("event_id")
+        if event_id:
+            try:
+                first = await rt.state.first_delivery(str(event_id))
+            except StateError as exc:
+                # Not acknowledged as handled: Slack delivers it again once the store is back.
+                rt.metrics.state_errors.inc()
+                log.error("state store unreachable, event not handled: event=%s error=%s", event_id, exc)
+                return BoltResponse(status=503, body="state unavailable")
+            if not first:
+                rt.metrics.duplicates.inc()
+                log.info("duplicate delivery ignored: event=%s", event_id)
+                return BoltResponse(status=200, body="")
         await next()
 
     def allowed(channel: str) -> bool:
@@ -127,6 +186,7 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
     async def bot_id(client) -> str:
         if not rt.bot_user_id:
             rt.bot_user_id = (await client.auth_test()).get("user_id", "")
+            rt.slack_ok = bool(rt.bot_user_id)
         return rt.bot_user_id
 
     @app.event("app_mention")
@@ -154,11 +214,15 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
         if _mentions_bot(inbound.text, me):
             return  # the app_mention event answers it
         in_thread = bool(event.get("thread_ts")) and event.get("thread_ts") != event.get("ts")
-        if (
-            in_thread
-            and inbound.channel not in settings.followup_optout
-            and rt.triage.store.history(inbound.thread_key)
-        ):
+        if not in_thread or inbound.channel in settings.followup_optout:
+            return
+        try:
+            joined = bool(await rt.state.history(inbound.thread_key))
+        except StateError as exc:
+            rt.metrics.state_errors.inc()
+            log.error("state store failed: event=%s error=%s", inbound.event_id, exc)
+            return
+        if joined:
             await answer(rt, client, inbound)
 
     @app.shortcut(SHORTCUT_ID)
@@ -185,7 +249,12 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
         answer_id = str(action.get("value", ""))
         channel = str((body.get("channel") or {}).get("id", ""))
         user = str((body.get("user") or {}).get("id", ""))
-        rt.feedback.feedback(answer_id, helpful, channel)
+        rt.metrics.feedback.labels(value="helpful" if helpful else "not_helpful").inc()
+        try:
+            await rt.state.record(feedback_record(answer_id, helpful, channel))
+        except StateError as exc:
+            rt.metrics.state_errors.inc()
+            log.error("feedback not recorded: answer=%s error=%s", answer_id, exc)
         try:
             await client.chat_postEphemeral(channel=channel, user=user, text="Thanks, noted.")
         except SlackApiError:

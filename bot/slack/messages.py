@@ -12,20 +12,32 @@ POST_ANSWER = "post_answer"
 
 
 def _button(action_id: str, value: str, text: str, **extra) -> dict:
-    return {"type": "button", "action_id": action_id, "value": value,
-            "text": {"type": "plain_text", "text": text}, **extra}
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "value": value,
+        "text": {"type": "plain_text", "text": text},
+        **extra,
+    }
 
 
 def feedback_block(answer_id: str) -> dict:
-    return {"type": "actions", "block_id": f"feedback:{answer_id}", "elements": [
-        _button(FEEDBACK_HELPFUL, answer_id, "Helpful"),
-        _button(FEEDBACK_NOT_HELPFUL, answer_id, "Not helpful"),
-    ]}
+    return {
+        "type": "actions",
+        "block_id": f"feedback:{answer_id}",
+        "elements": [
+            _button(FEEDBACK_HELPFUL, answer_id, "Helpful"),
+            _button(FEEDBACK_NOT_HELPFUL, answer_id, "Not helpful"),
+        ],
+    }
 
 
 def post_button(answer_id: str) -> dict:
-    return {"type": "actions", "block_id": f"post:{answer_id}",
-            "elements": [_button(POST_ANSWER, answer_id, "Post to channel", style="primary")]}
+    return {
+        "type": "actions",
+        "block_id": f"post:{answer_id}",
+        "elements": [_button(POST_ANSWER, answer_id, "Post to channel", style="primary")],
+    }
 
 
 def messages(reply: Reply, extra: dict | None = None) -> list[dict]:

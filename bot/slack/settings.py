@@ -25,6 +25,10 @@ class Settings:
     followup_optout: frozenset[str]  # channels where thread follow-ups need a mention
     ignore_other_bots: bool
     feedback_path: Path
+    state_url: str = "memory://"
+    thread_ttl: float = 7 * 24 * 3600
+    health_port: int = 8080  # Socket Mode only: /healthz, /readyz, /metrics (HTTP mode serves them on PORT)
+    admin_token: str | None = None  # enables POST /admin/reload (kratos-bot kb reload)
 
     @property
     def socket_mode(self) -> bool:
@@ -46,6 +50,13 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, not {raw!r}")
 
 
+def _port(env: Mapping[str, str], name: str, default: str) -> int:
+    raw = env.get(name, default)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SettingsError(f"{name} must be a port number, not {raw!r}")
+    return int(raw)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     bot_token = env.get("SLACK_BOT_TOKEN", "")
@@ -65,17 +76,26 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise SettingsError(f"SLACK_API_URL must be an http(s) URL, not {api_url!r}")
         api_url = api_url if api_url.endswith("/") else api_url + "/"
-    raw_port = env.get("PORT", "3000")
-    if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
-        raise SettingsError(f"PORT must be a port number, not {raw_port!r}")
+    port = _port(env, "PORT", "3000")
+    health_port = _port(env, "HEALTH_PORT", "8080")
+    state_url = env.get("STATE_URL") or "memory://"
+    if urlsplit(state_url).scheme not in ("memory", "sqlite", "redis", "rediss", "unix"):
+        raise SettingsError(f"STATE_URL must start with memory://, sqlite:/// or redis://, not {state_url!r}")
+    raw_ttl = env.get("KRATOS_BOT_THREAD_TTL", str(7 * 24 * 3600))
+    if not raw_ttl.isdigit() or int(raw_ttl) == 0:
+        raise SettingsError(f"KRATOS_BOT_THREAD_TTL must be a number of seconds, not {raw_ttl!r}")
     return Settings(
         bot_token=bot_token,
         app_token=app_token,
         signing_secret=signing_secret,
         api_url=api_url,
-        port=int(raw_port),
+        port=port,
         allowed_channels=_channels(env.get("KRATOS_BOT_CHANNELS", "")),
         followup_optout=_channels(env.get("KRATOS_BOT_FOLLOWUP_OPTOUT", "")),
         ignore_other_bots=_bool(env, "KRATOS_BOT_IGNORE_BOTS", True),
         feedback_path=Path(env.get("KRATOS_BOT_FEEDBACK_FILE", "kratos-bot-feedback.jsonl")),
+        state_url=state_url,
+        thread_ttl=float(raw_ttl),
+        health_port=health_port,
+        admin_token=env.get("KRATOS_BOT_ADMIN_TOKEN") or None,
     )

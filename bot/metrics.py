@@ -1,0 +1,43 @@
+"""Prometheus metrics of one bot process (one registry per runtime, so tests can run several)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+STAGES = ("normalize", "extract", "analyze", "match", "compose")
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.events = Counter(
+            "kratos_bot_events_received", "Slack events and interactions received", ["kind"], registry=r
+        )
+        self.duplicates = Counter("kratos_bot_events_duplicate", "Deliveries skipped as duplicates", registry=r)
+        self.replies = Counter("kratos_bot_replies_posted", "Replies posted", ["confidence"], registry=r)
+        self.unanswered = Counter("kratos_bot_unanswered", "Replies with no match (confidence none)", registry=r)
+        self.post_failures = Counter("kratos_bot_post_failures", "Replies that could not be posted", registry=r)
+        self.feedback = Counter("kratos_bot_feedback", "Feedback clicks", ["value"], registry=r)
+        self.state_errors = Counter("kratos_bot_state_errors", "State store errors", registry=r)
+        self.reloads = Counter("kratos_bot_knowledge_reloads", "Knowledge reloads", ["result"], registry=r)
+        self.stage = Histogram(
+            "kratos_bot_stage_seconds",
+            "Pipeline stage latency",
+            ["stage"],
+            registry=r,
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+        )
+        self.latency = Histogram(
+            "kratos_bot_answer_seconds",
+            "Event to posted reply",
+            registry=r,
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+        )
+
+    def observe_stages(self, timings: dict[str, float]) -> None:
+        for stage, seconds in timings.items():
+            self.stage.labels(stage=stage).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
