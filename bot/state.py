@@ -25,6 +25,7 @@ from bot.feedback import FeedbackLog
 
 THREAD_TTL = 7 * 24 * 3600
 EVENT_TTL = 3600
+MAX_RECORDS = 200_000
 
 
 class StateError(RuntimeError):
@@ -171,7 +172,10 @@ class RedisState:
         return bool(await self._do(self.redis.set(f"{self.PREFIX}event:{event_id}", 1, nx=True, ex=EVENT_TTL)))
 
     async def record(self, record: dict) -> None:
-        await self._do(self.redis.rpush(f"{self.PREFIX}records", json.dumps(record)))
+        key = f"{self.PREFIX}records"
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.rpush(key, json.dumps(record)).ltrim(key, -MAX_RECORDS, -1)  # bounded: the newest records count
+        await self._do(pipe.execute())
 
     async def records(self) -> list[dict]:
         rows = await self._do(self.redis.lrange(f"{self.PREFIX}records", 0, -1))
