@@ -6,6 +6,7 @@ message texts. One ranking decides the confidence.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process, utils
@@ -34,6 +35,34 @@ def content_words(text: str) -> str:
     return " ".join(w for w in words if w and w not in STOPWORDS)
 
 
+MAX_DF = 400  # a word in more choices than this says little about any of them and is not looked up
+TOPIC_CANDIDATES = 120
+TEXT_CANDIDATES = 40
+
+
+@dataclass
+class TokenIndex:
+    """Inverted index over prepared choices: which ones share informative words with a query.
+
+    Fuzzy scoring then runs on a bounded number of candidates, so the cost per message does not
+    grow with the size of the knowledge base.
+    """
+
+    postings: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, choice_index: int, text: str) -> None:
+        for token in set(text.split()):
+            self.postings.setdefault(token, []).append(choice_index)
+
+    def candidates(self, text: str, limit: int, min_shared: int = 1) -> list[int]:
+        counts: Counter[int] = Counter()
+        for token in set(text.split()):
+            posting = self.postings.get(token)
+            if posting and len(posting) <= MAX_DF:
+                counts.update(posting)
+        return [i for i, shared in counts.most_common(limit) if shared >= min_shared]
+
+
 @dataclass
 class Index:
     """Everything prepared once per knowledge base load, so a message costs only lookups."""
@@ -41,10 +70,13 @@ class Index:
     kb: KnowledgeBase
     topic_choices: list[str] = field(default_factory=list)
     topic_ids: list[str] = field(default_factory=list)
+    topic_tokens: TokenIndex = field(default_factory=TokenIndex)
     text_choices: list[str] = field(default_factory=list)
     text_ids: list[str] = field(default_factory=list)
+    text_tokens: TokenIndex = field(default_factory=TokenIndex)
     error_reason_patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
-    keywords: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+    keyword_entries: dict[str, list[str]] = field(default_factory=dict)  # keyword -> topic entry ids
+    keyword_pattern: re.Pattern[str] | None = None  # all keywords in one alternation: one pass per message
 
     @classmethod
     def build(cls, kb: KnowledgeBase) -> Index:
@@ -54,10 +86,11 @@ class Index:
                 for phrase in (*entry.phrasings, entry.title):
                     words = content_words(phrase)
                     if words:
+                        index.topic_tokens.add(len(index.topic_choices), words)
                         index.topic_choices.append(words)
                         index.topic_ids.append(entry.id)
-            for kw in entry.keywords:
-                index.keywords.append((re.compile(r"(?<![\w.])" + re.escape(kw.lower()) + r"(?![\w])"), entry.id))
+                for kw in entry.keywords:
+                    index.keyword_entries.setdefault(kw.lower(), []).append(entry.id)
         for entry in kb.by_reason.values():
             index._add_text(entry.reason or "", entry.id)
         for ui_id, entry in kb.by_ui_id.items():
@@ -70,12 +103,22 @@ class Index:
                 pattern = format_regex(reason)
                 if pattern:
                     index.error_reason_patterns.append((pattern, entry.id))
+        if index.keyword_entries:
+            alternation = "|".join(re.escape(k) for k in sorted(index.keyword_entries, key=len, reverse=True))
+            index.keyword_pattern = re.compile(r"(?<![\w.])(" + alternation + r")(?![\w])")
         return index
 
     def _add_text(self, text: str, entry_id: str) -> None:
         if text and "{" not in text[:1]:
-            self.text_choices.append(utils.default_process(text))
+            prepared = utils.default_process(text)
+            self.text_tokens.add(len(self.text_choices), prepared)
+            self.text_choices.append(prepared)
             self.text_ids.append(entry_id)
+
+    def keywords_in(self, lowered: str) -> set[str]:
+        if self.keyword_pattern is None:
+            return set()
+        return {m.group(1) for m in self.keyword_pattern.finditer(lowered)}
 
 
 def reason_entry(index: Index, reason: str) -> Entry | None:
@@ -117,8 +160,10 @@ def text_matches(index: Index, artifacts, prose: str) -> list[Match]:
     out: list[Match] = []
     for query in queries:
         q = utils.default_process(query[:600])
+        candidates = index.text_tokens.candidates(q, TEXT_CANDIDATES, min_shared=min(3, len(q.split())))
+        choices = {i: index.text_choices[i] for i in candidates}
         for _, score, i in process.extract(
-            q, index.text_choices, scorer=fuzz.partial_ratio, processor=None, score_cutoff=TEXT_CUTOFF, limit=3
+            q, choices, scorer=fuzz.partial_ratio, processor=None, score_cutoff=TEXT_CUTOFF, limit=3
         ):
             if len(index.text_choices[i]) > 0.5 * len(q) or query is not prose:
                 out.append(Match(index.text_ids[i], float(score), "fuzzy-text"))
@@ -129,17 +174,18 @@ def topic_matches(index: Index, prose: str) -> list[Match]:
     # A question is short; past this length the words are pasted data, not the question.
     lowered = prose[:MAX_QUESTION].lower()
     words = content_words(lowered)
-    if len(words.split()) < MIN_TOPIC_WORDS and not any(p.search(lowered) for p, _ in index.keywords):
+    found = index.keywords_in(lowered)
+    if len(words.split()) < MIN_TOPIC_WORDS and not found:
         return []
     best: dict[str, float] = {}
     if words:
-        for _, score, i in process.extract(
-            words, index.topic_choices, scorer=_topic_score, processor=None, score_cutoff=40, limit=25
-        ):
-            entry_id = index.topic_ids[i]
-            best[entry_id] = max(best.get(entry_id, 0), score)
-    for pattern, entry_id in index.keywords:
-        if index.kb.entries[entry_id].kind == "topic" and pattern.search(lowered):
+        for i in index.topic_tokens.candidates(words, TOPIC_CANDIDATES):
+            score = _topic_score(words, index.topic_choices[i])
+            if score >= 40:
+                entry_id = index.topic_ids[i]
+                best[entry_id] = max(best.get(entry_id, 0), score)
+    for keyword in found:
+        for entry_id in index.keyword_entries[keyword]:
             best[entry_id] = best.get(entry_id, 35) + 12
     # Capped below an exact text match: a pasted Kratos message outranks a topic about it.
     return [Match(e, min(TOPIC_MAX, s), "fuzzy-topic") for e, s in best.items() if s >= TOPIC_CUTOFF]

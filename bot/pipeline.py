@@ -16,6 +16,7 @@ from bot.compose import ComposeInput, compose
 from bot.context import ContextStore, MemoryContextStore, Turn, redact
 from bot.correct import corrections
 from bot.extract import Extraction, extract
+from bot.extract.classify import EnvNames
 from bot.extract.secrets import scrub
 from bot.kb.loader import KnowledgeBase
 from bot.match import (
@@ -48,11 +49,13 @@ class Triage:
     def __init__(self, kb: KnowledgeBase, store: ContextStore | None = None):
         self.kb = kb
         self.index = Index.build(kb)
-        self.env_keys = {
-            row["env_var"]: key
-            for key, row in kb.facts.config_keys.items()
-            if row.get("env_var") and "<" not in row["env_var"] and row.get("type") not in ("object", None)
-        }
+        self.env_keys = EnvNames.of(
+            {
+                row["env_var"]: key
+                for key, row in kb.facts.config_keys.items()
+                if row.get("env_var") and "<" not in row["env_var"] and row.get("type") not in ("object", None)
+            }
+        )
         self.store: ContextStore = store or MemoryContextStore()
 
     def answer(self, raw: str, thread: str | None = None, bot_user_id: str | None = None) -> Reply:

@@ -72,7 +72,7 @@ def _key_ok(kb, key: str) -> bool:
     return kb.facts.config_key(key) is not None
 
 
-def _user_paths(text: str, env_keys: dict) -> set[str]:
+def _user_paths(text: str, env_keys) -> set[str]:
     """Dotted key paths of the configs the user pasted (their own keys may be quoted back)."""
     out: set[str] = set()
     for artifact in extract(normalize(text), env_keys).artifacts:

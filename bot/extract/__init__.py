@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.extract.classify import classify_json, find_env_config, find_yaml_configs
+from bot.extract.classify import EnvNames, classify_json, find_env_config, find_yaml_configs
 from bot.extract.curl import find_curls
 from bot.extract.http import find_js_requests, find_raw_http
 from bot.extract.jsonblobs import find_json
@@ -105,8 +105,8 @@ def _unplaced_bodies(bodies: list[tuple[int, dict]], mentioned: list[Curl], arti
     return out[:5]
 
 
-def extract(message: Normalized, env_keys: dict[str, str] | None = None) -> Extraction:
-    """`env_keys` maps Kratos' environment variable names to config key paths (from the facts)."""
+def extract(message: Normalized, env: EnvNames | None = None) -> Extraction:
+    """`env` maps Kratos' environment variable names to config key paths (from the facts)."""
     text = message.text
     artifacts: list[Artifact] = []
     curl_spans = find_curls(text)
@@ -133,8 +133,8 @@ def extract(message: Normalized, env_keys: dict[str, str] | None = None) -> Extr
     configs, config_spans = find_yaml_configs(rest)
     artifacts.extend(configs)
     rest = _blank(rest, config_spans)
-    if env_keys:
-        env_configs, env_spans = find_env_config(rest, env_keys)
+    if env is not None:
+        env_configs, env_spans = find_env_config(rest, env)
         artifacts.extend(env_configs)
         rest = _blank(rest, env_spans)
 

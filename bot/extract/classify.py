@@ -4,6 +4,7 @@ identity schema or Kratos config. One value may yield several artifacts (a flow 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -216,17 +217,33 @@ def _block_end(text: str, start: int) -> int:
 
 
 # SELFSERVICE_FLOWS_SETTINGS_UI_URL=https://…, `- name: DSN` / `value: …` (Kubernetes), `DSN: …` (compose).
-_ENV_LINE = re.compile(r"^\s*(?:-\s*)?(?:export\s+)?([A-Z][A-Z0-9_]{2,120})\s*[=:]\s*(.*?)\s*$", re.MULTILINE)
-_K8S_ENV = re.compile(r"-\s*name:\s*([A-Z][A-Z0-9_]{2,120})\s*\n\s*value:\s*(.*?)\s*$", re.MULTILINE)
+# `[ \t]` rather than `\s`: `\s` also eats newlines, and over a paste whose artifacts are blanked out that
+# turns every line start into a scan of the whole rest of the text.
+_ENV_LINE = re.compile(
+    r"^[ \t]*(?:-[ \t]*)?(?:export[ \t]+)?([A-Z][A-Z0-9_]{2,120})[ \t]*[=:][ \t]*(.*?)[ \t]*$", re.MULTILINE
+)
+_K8S_ENV = re.compile(r"-[ \t]*name:[ \t]*([A-Z][A-Z0-9_]{2,120})[ \t]*\n[ \t]*value:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
 
 
-def find_env_config(text: str, env_keys: dict[str, str]) -> tuple[list[Artifact], list[tuple[int, int]]]:
+@dataclass(frozen=True)
+class EnvNames:
+    """Kratos' environment variable names -> config key paths, and their first words (prepared once)."""
+
+    keys: dict[str, str]
+    prefixes: frozenset[str]
+
+    @classmethod
+    def of(cls, keys: dict[str, str]) -> EnvNames:
+        return cls(keys, frozenset(name.split("_", 1)[0] for name in keys))
+
+
+def find_env_config(text: str, env: EnvNames) -> tuple[list[Artifact], list[tuple[int, int]]]:
     """Kratos config given as environment variables, mapped to key paths by their known env names.
 
     Names that start like a Kratos variable (`SELFSERVICE_…`) but map to no key are kept as unknown:
     Kratos ignores them silently, which is worth saying.
     """
-    prefixes = {name.split("_", 1)[0] for name in env_keys}
+    env_keys, prefixes = env.keys, env.prefixes
     pairs: list[tuple[str, str, int, int]] = []
     unknown: list[str] = []
     for pattern in (_K8S_ENV, _ENV_LINE):
