@@ -34,12 +34,12 @@ def _no_proxy(monkeypatch):
 
 
 @contextlib.asynccontextmanager
-async def http_bot(fake: FakeSlack, state_url: str, tmp_path: Path, kb=None):
+async def http_bot(fake: FakeSlack, state_url: str, tmp_path: Path, kb=None, **env: str):
     """One bot replica in HTTP mode on a loopback port; yields (events URL, base URL, runtime)."""
     settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
                               "SLACK_API_URL": fake.api_url, "STATE_URL": state_url,
                               "KRATOS_BOT_ADMIN_TOKEN": ADMIN,
-                              "KRATOS_BOT_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl")})
+                              "KRATOS_BOT_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl"), **env})
     app, rt = create(settings, Triage(kb or load_knowledge()))
     runner = web.AppRunner(http_app(app, rt))
     await runner.setup()

@@ -104,3 +104,20 @@ _FRAGMENTS = st.sampled_from(
 @given(st.lists(_FRAGMENTS | st.text(max_size=20), max_size=40))
 def test_kratos_shaped_garbage_is_answered(triage, parts):
     _check_limits(triage.answer("".join(parts), thread="frag"))
+
+
+_SECRET_SHAPES = st.sampled_from([
+    "ory_kratos_session={}", "X-Session-Token: ory_st_{}", "Authorization: Bearer ory_at_{}", "ory_pat_{}",
+    '"password": "{}"', "cookie: ory_session_abc={}; csrf_token_1234abcd={}",
+])
+_SECRET_VALUES = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", min_size=16,
+                         max_size=40)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300), _SECRET_SHAPES, _SECRET_VALUES, st.text(max_size=300))
+def test_no_secret_from_the_input_in_any_rendering(triage, before, shape, value, after):
+    text = before + "\n" + shape.format(value, value) + "\n" + after
+    reply = triage.answer(text, thread="secrets")
+    rendered = "\n".join((to_mrkdwn(reply), to_text(reply), json.dumps(to_blocks(reply))))
+    assert value not in rendered

@@ -79,6 +79,7 @@ def web_client(settings: Settings) -> AsyncWebClient:
     kwargs = {"base_url": settings.api_url} if settings.api_url else {}
     return AsyncWebClient(
         token=settings.bot_token,
+        timeout=settings.slack_timeout,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),  # honours Retry-After
             AsyncConnectionErrorRetryHandler(max_retry_count=2),

@@ -66,7 +66,13 @@ def ops_routes(app: AsyncApp, rt: Runtime) -> list[web.RouteDef]:
 
 def http_app(app: AsyncApp, rt: Runtime, with_events: bool = True) -> web.Application:
     async def events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+        try:
+            bolt_request = await to_bolt_request(request)
+        except (ValueError, UnicodeDecodeError) as exc:  # a body that is not JSON or form data
+            rt.metrics.events.labels(kind="malformed").inc()
+            log.warning("malformed event body refused: %s", type(exc).__name__)
+            return web.json_response({"error": "malformed body"}, status=400)
+        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     web_app = web.Application(client_max_size=2 * 1024 * 1024)
     web_app.add_routes(ops_routes(app, rt) + ([web.post(EVENTS_PATH, events)] if with_events else []))

@@ -29,6 +29,7 @@ class Settings:
     thread_ttl: float = 7 * 24 * 3600
     health_port: int = 8080  # Socket Mode only: /healthz, /readyz, /metrics (HTTP mode serves them on PORT)
     admin_token: str | None = None  # enables POST /admin/reload (kratos-bot kb reload)
+    slack_timeout: int = 10  # seconds per Web API call before it counts as failed (then retried, bounded)
 
     @property
     def socket_mode(self) -> bool:
@@ -54,6 +55,13 @@ def _port(env: Mapping[str, str], name: str, default: str) -> int:
     raw = env.get(name, default)
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise SettingsError(f"{name} must be a port number, not {raw!r}")
+    return int(raw)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: str) -> int:
+    raw = env.get(name, default)
+    if not raw.isdigit() or int(raw) == 0:
+        raise SettingsError(f"{name} must be a whole number of seconds, not {raw!r}")
     return int(raw)
 
 
@@ -98,4 +106,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         thread_ttl=float(raw_ttl),
         health_port=health_port,
         admin_token=env.get("KRATOS_BOT_ADMIN_TOKEN") or None,
+        slack_timeout=_seconds(env, "KRATOS_BOT_SLACK_TIMEOUT", "10"),
     )
