@@ -149,7 +149,7 @@ def test_metrics_and_readiness(tmp_path):
     run(scenario)
 
 
-def test_reload_uses_new_knowledge_and_keeps_old_when_invalid(tmp_path):
+def test_reload_uses_new_knowledge_and_keeps_old_when_invalid(tmp_path, monkeypatch):
     knowledge = tmp_path / "knowledge"
     shutil.copytree(ROOT / "knowledge", knowledge)
     errors = knowledge / "errors.yaml"
@@ -180,6 +180,13 @@ def test_reload_uses_new_knowledge_and_keeps_old_when_invalid(tmp_path):
                 assert resp.status == 403  # admin-only
             async with http.post(f"{base}/admin/reload", headers=headers) as resp:
                 assert resp.status == 200 and (await resp.json())["reloaded"] is True
+            # The CLI does the same through the admin path.
+            from bot.cli import main as cli
+
+            monkeypatch.setenv("KRATOS_BOT_ADMIN_TOKEN", ADMIN)
+            assert await asyncio.to_thread(cli, ["kb", "reload", "--url", base]) == 0
+            monkeypatch.setenv("KRATOS_BOT_ADMIN_TOKEN", "wrong")
+            assert await asyncio.to_thread(cli, ["kb", "reload", "--url", base]) == 1
             async with http.get(f"{base}/metrics") as resp:
                 text = await resp.text()
             assert 'kratos_bot_knowledge_reloads_total{result="failed"} 1.0' in text
