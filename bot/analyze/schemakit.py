@@ -137,8 +137,6 @@ class JsonEdit:
         return "\n".join(lines)
 
 
-SchemaEdit = JsonEdit
-
 
 # What the `ory.sh/kratos` extension accepts, per Kratos' identity extension meta-schema: section ->
 # option -> value type (`bool`) or the allowed strings. tests/test_schema_doctor.py compares it with the
