@@ -23,3 +23,11 @@ def kb():
 @pytest.fixture
 def triage(kb):
     return Triage(kb)
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch):
+    # slack_sdk sends even loopback traffic through a configured proxy (it ignores NO_PROXY): keep every
+    # request of the fake-Slack tests on 127.0.0.1.
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)

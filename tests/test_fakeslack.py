@@ -21,12 +21,6 @@ BOT_TOKEN = "xoxb-test"
 APP_TOKEN = "xapp-1-test"
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    # slack_sdk sends even loopback traffic through these (it ignores NO_PROXY); keep everything on 127.0.0.1.
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
 
 def web_client(fake: FakeSlack, **kwargs) -> AsyncWebClient:
     return AsyncWebClient(token=BOT_TOKEN, base_url=f"{fake.url}/api/", **kwargs)

@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 
 import aiohttp
-import pytest
 import yaml
 from aiohttp import web
 
@@ -26,11 +25,6 @@ from tests.test_slack_app import SEED_TURN, event, mention
 SECRET = "ops-secret"
 ADMIN = "admin-token"
 
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @contextlib.asynccontextmanager

@@ -32,12 +32,6 @@ SEED_TURN = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    # slack_sdk routes even loopback traffic through a configured proxy; keep every request on 127.0.0.1.
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
 
 def event(event_id: str, **fields) -> dict:
     body = {"type": "message", "user": "U1", "channel": "C1", "channel_type": "channel", **fields}
