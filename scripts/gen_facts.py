@@ -3,6 +3,9 @@
 The tables hold facts only (ids, exact message texts, key paths, endpoint paths, doc URLs and
 anchors), no prose, so that the bot can validate its knowledge and answer without ../shared.
 Run: python scripts/gen_facts.py [--shared DIR]
+
+`kratos-bot kb facts --kratos-src DIR [--ref TAG]` writes the same Kratos tables (all but docs.json)
+straight from a Kratos checkout, for any release; tests/test_kb_facts.py checks that both agree.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ if str(ROOT) not in sys.path:  # run as `python scripts/gen_versions.py` without
 
 # The Go const evaluator, the schema flattener and the git reader are shared with `kratos-bot kb facts`.
 from bot.kb.gosrc import Unreadable, error_ids, go_int_consts  # noqa: E402
+from bot.kb.kratos_facts import SPEC_PATHS, pick_config_schema  # noqa: E402
 from bot.kb.schema_flat import flatten_schema  # noqa: E402
 from bot.kb.source import Git, is_git_repo  # noqa: E402
 
@@ -41,18 +42,6 @@ TAG_RE = re.compile(
     r"(?:\+[0-9A-Za-z.-]+)?$"
 )
 
-# Where the Kratos config schema lived over time, newest first.
-CONFIG_SCHEMA_PATHS = (
-    "embedx/config.schema.json",
-    "driver/config/.schema/config.schema.json",
-    ".schema/config.schema.json",
-    "docs/config.schema.json",
-)
-# Copies or foreign schemas that are not the Kratos config schema itself.
-CONFIG_SCHEMA_EXCLUDE = re.compile(
-    r"(^|/)(oryx|\.schemastore|node_modules|vendor|test|tests|fixtures|stub|stubs|internal|docs/versioned_docs)/"
-)
-SPEC_PATHS = ("spec/api.json", "spec/swagger.json", ".schema/api.swagger.json", "docs/api.swagger.json")
 ID_GO = "text/id.go"
 # Older releases declared most `text.ID` constants next to their messages in text/message_*.go.
 TEXT_GO_RE = re.compile(r"^text/[^/]+(?<!_test)\.go$")
@@ -80,18 +69,6 @@ def semver_key(tag: str) -> tuple:
 def release_tags(git: Git) -> list[str]:
     tags = [t for t in git.run("tag", "--list").split() if TAG_RE.match(t)]
     return sorted(tags, key=semver_key)
-
-
-# ------------------------------------------------------------------------------------ config schema
-
-
-def pick_config_schema(files: Iterable[str]) -> str | None:
-    names = [f for f in files if f.endswith("config.schema.json")]
-    for path in CONFIG_SCHEMA_PATHS:
-        if path in names:
-            return path
-    rest = [f for f in names if f.split("/")[-1] == "config.schema.json" and not CONFIG_SCHEMA_EXCLUDE.search(f)]
-    return sorted(rest, key=lambda f: (f.count("/"), f))[0] if rest else None
 
 
 # --------------------------------------------------------------------------------------------- spec
