@@ -109,3 +109,9 @@ def test_secrets_found_and_templates_ignored():
 def test_curl_is_not_double_counted_as_json():
     ex = _extract('curl -X POST http://h/self-service/login?flow=x --data \'{"error": {"id": "x"}}\'')
     assert ex.of(KratosError) == [] and len(ex.of(Curl)) == 1
+
+
+def test_escape_at_the_very_end_of_a_curl():
+    """Found by hypothesis: a backslash as the last character used to push the span past the text."""
+    ex = _extract("curl -X POST '{{host}}kratos/self-service/login?flow='\"\\")
+    assert len(ex.of(Curl)) == 1

@@ -82,7 +82,7 @@ def _command_end(text: str, start: int) -> int:
         elif ch == "\n":
             return i
         i += 1
-    return i
+    return min(i, len(text))  # an escape as the very last character steps past the end
 
 
 def _tokens(command: str) -> list[str]:
