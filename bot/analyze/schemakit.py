@@ -137,7 +137,6 @@ class JsonEdit:
         return "\n".join(lines)
 
 
-
 # What the `ory.sh/kratos` extension accepts, per Kratos' identity extension meta-schema: section ->
 # option -> value type (`bool`) or the allowed strings. tests/test_schema_doctor.py compares it with the
 # meta-schema in ../shared/kratos when that is present.

@@ -15,7 +15,7 @@ import re
 from bot.analyze.evidence import Evidence
 from bot.analyze.registry import rule
 from bot.kb.loader import KnowledgeBase
-from bot.models import Finding, FlowId
+from bot.models import Curl, Finding, FlowId, Patch
 
 _GROUPS = (8, 4, 4, 4, 12)
 
@@ -53,4 +53,15 @@ def check(ev: Evidence, kb: KnowledgeBase):
             ),
             entries=("reason.flow-param-missing-or-malformed",),
             score=97,
+            patches=tuple(
+                Patch(
+                    ev.index_of(curl),
+                    "set",
+                    ("query", "flow"),
+                    "<full-36-character-flow-id>",
+                    "flow id: the complete one",
+                )
+                for curl in ev.of(Curl)
+                if f"flow={flow_id.value}" in curl.url
+            ),
         )

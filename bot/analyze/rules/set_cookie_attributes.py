@@ -15,11 +15,15 @@ import re
 from bot.analyze.evidence import Evidence
 from bot.analyze.registry import rule
 from bot.kb.loader import KnowledgeBase
-from bot.models import Curl, Finding
+from bot.models import Curl, Finding, Patch
 
 _ATTRS = re.compile(
     r"(?i)(?:^|;)\s*(Path=[^;]*|Max-Age=\d*|Expires=[^;]*|Domain=[^;]*|HttpOnly|Secure|SameSite=\w*)\s*(?=;|$)"
 )
+
+
+def _pairs_only(cookie: str) -> str:
+    return "; ".join(p.strip() for p in _ATTRS.sub(";", cookie).split(";") if p.strip())
 
 
 @rule("set-cookie-attributes")
@@ -49,4 +53,9 @@ def check(ev: Evidence, kb: KnowledgeBase):
             entries=("topic.cookies-and-csrf-with-curl",),
             severity="warning",
             score=85,
+            patches=tuple(
+                Patch(ev.index_of(curl), "set", ("cookie", str(i)), _pairs_only(cookie), "cookie pairs only")
+                for i, cookie in enumerate(curl.cookies)
+                if _ATTRS.search(cookie)
+            ),
         )
