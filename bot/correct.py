@@ -91,15 +91,19 @@ def _config(config: dict, patches: list[Patch]) -> Snippet:
     for patch in patches:
         parent = doc
         for part in patch.path[:-1]:
-            if not isinstance(parent, dict):
+            if isinstance(parent, list) and part.isdigit() and int(part) < len(parent):
+                parent = parent[int(part)]
+            elif isinstance(parent, dict):
+                parent = parent.setdefault(part, {})
+            else:
                 break
-            parent = parent.setdefault(part, {})
         if not isinstance(parent, dict):
             continue
         key = patch.path[-1]
         if patch.op == "set":
             parent[key] = patch.value
-            notes[patch.path] = patch.note
+            # _yaml_lines walks list items as "[]": a note on providers.0.scope is keyed providers.[].scope.
+            notes[tuple("[]" if p.isdigit() else p for p in patch.path)] = patch.note
         elif patch.op == "remove" and key in parent:
             del parent[key]
             notes.setdefault(("removed",) + patch.path[:-1], []).append(patch.note)

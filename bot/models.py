@@ -91,7 +91,8 @@ class KratosConfig:
 
     kind = "config"
     config: dict
-    source: str = "yaml"  # yaml | json | helm (values under kratos.config) | env (environment variables)
+    # yaml | json | helm (values under kratos.config) | env (environment variables) | fragment (bare OIDC providers)
+    source: str = "yaml"
     env_names: tuple[tuple[str, str], ...] = ()  # (ENV_VAR, key path) for config read from env vars
     env_unknown: tuple[str, ...] = ()  # env vars that look like Kratos config but map to no key
 

@@ -115,3 +115,20 @@ def test_escape_at_the_very_end_of_a_curl():
     """Found by hypothesis: a backslash as the last character used to push the span past the text."""
     ex = _extract("curl -X POST '{{host}}kratos/self-service/login?flow='\"\\")
     assert len(ex.of(Curl)) == 1
+
+
+def test_inline_code_curl_ends_at_the_backtick():
+    ex = _extract("and `curl https://auth.example.com/schemas/default` gives a 500")
+    (curl,) = ex.of(Curl)
+    assert curl.url == "https://auth.example.com/schemas/default"
+
+
+def test_bare_oidc_provider_list_is_config():
+    text = "my provider:\n```\n- id: github\n  provider: github\n  scope:\n    - read:user\n```\nok?"
+    (cfg,) = _extract(text).of(KratosConfig)
+    assert cfg.source == "fragment"
+    assert cfg.config["selfservice"]["methods"]["oidc"]["config"]["providers"][0]["scope"] == ["read:user"]
+
+
+def test_list_that_is_not_providers_is_not_config():
+    assert _extract("steps:\n```\n- id: one\n  name: first\n```").of(KratosConfig) == []

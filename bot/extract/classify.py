@@ -194,7 +194,34 @@ def find_yaml_configs(text: str) -> tuple[list[Artifact], list[tuple[int, int]]]
                 continue
             artifacts.append(KratosConfig(config=value))
             spans.append((start, end))
+    _provider_lists(text, artifacts, spans)
     return artifacts, spans
+
+
+# `- id: github` / `provider: github` … pasted on its own: the list under selfservice.methods.oidc.config.providers.
+_PROVIDER_ITEM = re.compile(r"^[ \t]*-[ \t]+(?:id|provider)[ \t]*:", re.MULTILINE)
+PROVIDERS_PATH = ("selfservice", "methods", "oidc", "config", "providers")
+
+
+def _provider_lists(text: str, artifacts: list[Artifact], spans: list[tuple[int, int]]) -> None:
+    pos = 0
+    while (m := _PROVIDER_ITEM.search(text, pos)) is not None:
+        start = m.start()
+        end = _block_end(text, start)
+        pos = max(end, m.end())
+        if any(a <= start < b for a, b in spans) or end - start > MAX_YAML:
+            continue
+        try:
+            value = yaml.safe_load(text[start:end])
+        except yaml.YAMLError:
+            continue
+        if not (isinstance(value, list) and value and all(isinstance(v, dict) and "provider" in v for v in value)):
+            continue
+        config: dict = {"providers": value}
+        for part in reversed(PROVIDERS_PATH[:-1]):
+            config = {part: config}
+        artifacts.append(KratosConfig(config=config, source="fragment"))
+        spans.append((start, end))
 
 
 _YAMLISH = re.compile(r"^(?:\s+\S|[\w.-]+\s*:(?:\s|$)|-\s|#)")

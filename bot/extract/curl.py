@@ -79,7 +79,8 @@ def _command_end(text: str, start: int) -> int:
             quote = ch
         elif ch == "\\" and i + 1 < len(text) and text[i + 1] == "\n":
             i += 1
-        elif ch == "\n":
+        elif ch == "\n" or ch == "`":
+            # A backtick outside quotes closes Slack inline code around the command.
             return i
         i += 1
     return min(i, len(text))  # an escape as the very last character steps past the end
