@@ -95,7 +95,11 @@ class Index:
             index._add_text(entry.reason or "", entry.id)
         for ui_id, entry in kb.by_ui_id.items():
             text = kb.facts.ui_messages[ui_id].get("text") or ""
-            if len(text) > 12 and not text.startswith("{"):
+            pattern = format_regex(text)
+            if pattern is not None:
+                # "Property %s is missing." is pasted as "Property email is missing.": match the rendered form.
+                index.error_reason_patterns.append((pattern, entry.id))
+            elif len(text) > 12 and not text.startswith("{"):
                 index._add_text(text, entry.id)
         for error_id, entry in kb.by_error_id.items():
             for reason in kb.facts.error_ids[error_id]["reasons"]:
@@ -158,6 +162,11 @@ def text_matches(index: Index, artifacts, prose: str) -> list[Match]:
     if 20 <= len(prose) <= 600:
         queries.append(prose)
     out: list[Match] = []
+    # Message texts with placeholders are recognised anywhere in the words, however long the message.
+    for query in [*queries, prose[:MAX_QUESTION]]:
+        for pattern, entry_id in index.error_reason_patterns:
+            if pattern.search(query[:MAX_QUESTION]):
+                out.append(Match(entry_id, 93, "format-text"))
     for query in queries:
         q = utils.default_process(query[:600])
         candidates = index.text_tokens.candidates(q, TEXT_CANDIDATES, min_shared=min(3, len(q.split())))

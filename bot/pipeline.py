@@ -37,6 +37,11 @@ KRATOS_WORDS = re.compile(
     r"smtp|oidc|social|webhooks?|hooks?|passwords?|passkeys?|webauthn|one[- ]time|otp|self-service|selfservice|"
     r"whoami|tokens?|admin|kratos\.ya?ml|cors|redirect|return_to|ui_url|base_url|dsn|migrat\w*|helm)\b"
 )
+OTHER_ORY = re.compile(
+    r"(?i)\b(hydra|keto|oathkeeper|oauth2 clients?|access tokens? (?:from|of) hydra|"
+    r"relation tuples?|permission checks?)\b"
+)
+KRATOS_ONLY = re.compile(r"(?i)\b(kratos|self-service|identit(?:y|ies)|ui\.nodes|ory_kratos_session)\b")
 MAX_INPUT = 300_000  # characters analysed; a bigger paste is read up to here and the reply says so
 MEANINGFUL = (KratosError, UiMessage, Flow, Curl, IdentitySchema, KratosConfig)
 _FOLLOWUP = re.compile(
@@ -124,6 +129,14 @@ class Triage:
         loose = level == "low" and not findings and all(m.why == "fuzzy-topic" for m in ranked)
         if loose and not KRATOS_WORDS.search(extraction.prose):
             level = "none"
+        # Hydra, Keto and Oathkeeper questions share words with Kratos topics; answering them with Kratos
+        # config would be confidently wrong.
+        if OTHER_ORY.search(extraction.prose) and not KRATOS_ONLY.search(extraction.prose) and not findings:
+            level = "none"
+            notes.append(
+                "This looks like a question about another Ory product (Hydra, Keto or Oathkeeper); "
+                "I only know Ory Kratos."
+            )
         values = self._values(ev)
         fixed = tuple(corrections(ev.focus, findings))
         reply = compose(ComposeInput(ranked, findings, level, carried, values, tuple(notes), fixed), self.kb)

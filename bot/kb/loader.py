@@ -133,7 +133,7 @@ def _generic_key(key: str, known: dict[str, dict]) -> str:
     return path
 
 
-_VERB = re.compile(r"%[-+# 0]*\d*(?:\.\d+)?[sdvqfx]|\{[A-Za-z_][\w.]*\}")
+_VERB = re.compile(r"%(?:\[\d+\])?[-+# 0]*\d*(?:\.\d+)?[sdvqfx]|\{[A-Za-z_][\w.]*\}")
 
 
 def format_regex(text: str) -> re.Pattern[str] | None:

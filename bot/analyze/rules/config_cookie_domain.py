@@ -17,6 +17,16 @@ from bot.kb.loader import KnowledgeBase
 from bot.models import Finding, KratosConfig
 
 
+def common_parent(domain: str, host: str) -> str | None:
+    """The longest parent domain of both (at least two labels): `app.example.com`, `auth.example.com` -> example.com."""
+    a, b = domain.lower().lstrip(".").split("."), host.split(".")
+    shared: list[str] = []
+    while a and b and a[-1] == b[-1]:
+        shared.insert(0, a.pop())
+        b.pop()
+    return ".".join(shared) if len(shared) >= 2 else None
+
+
 def covers(domain: str, host: str) -> bool:
     domain = domain.lower().lstrip(".")
     return host == domain or host.endswith("." + domain)
@@ -32,6 +42,13 @@ def check(ev: Evidence, kb: KnowledgeBase):
             domain = get(artifact.config, key)
             if not isinstance(domain, str) or not domain or covers(domain, host):
                 continue
+            parent = common_parent(domain, host)
+            advice = (
+                f"Set `{key}: {parent}`: a parent of both `{host}` and `{domain.lstrip('.')}`, so the cookie "
+                "reaches the app and Kratos."
+                if parent
+                else f"Set `{key}` to `{host}` or a parent domain of it (`serve.public.base_url` is `{host}`)."
+            )
             yield Finding(
                 rule="config-cookie-domain",
                 title=f"`{key}: {domain}` does not cover the Kratos host `{host}`",
@@ -40,7 +57,7 @@ def check(ev: Evidence, kb: KnowledgeBase):
                     + ("session cookie" if key.startswith("session") else "CSRF cookie")
                     + " is never stored and browser flows fail."
                 ),
-                fixes=(f"Set `{key}` to `{host}` or a parent domain of it (`serve.public.base_url` is `{host}`).",),
+                fixes=(advice,),
                 entries=("topic.cookie-domain-subdomains",),
                 config_keys=(key, "serve.public.base_url"),
                 score=86,

@@ -15,15 +15,20 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from bot.analyze.configkit import get
 from bot.analyze.evidence import Evidence
 from bot.analyze.registry import rule
 from bot.analyze.requestkit import api_request
 from bot.kb.loader import KnowledgeBase
-from bot.models import Curl, Finding, KratosError, Snippet, Url
+from bot.models import Curl, Finding, KratosConfig, KratosError, Snippet, Url
 
 _ORIGIN = re.compile(r"\bhttps?://[a-z0-9.-]+(?::\d{2,5})?", re.IGNORECASE)
 _SPA = re.compile(r"(?i)\b(react|vue|angular|svelte|next\.?js|nuxt|spa|single.page|fetch|axios|ajax|frontend)\b")
 _ORY_HOST = re.compile(r"://(?:[a-z0-9-]+\.)*ory\.(?:sh|com|dev)\b")
+_SYMPTOM = re.compile(
+    r"(?i)\b(cors|cookies?|credentials|csrf|401|403|unauthori[sz]ed|no (active )?session|"
+    r"session_inactive|logged out|not logged in|preflight)\b"
+)
 _ERRORS = {"session_inactive", "security_csrf_violation"}
 
 
@@ -38,9 +43,15 @@ def check(ev: Evidence, kb: KnowledgeBase):
     requests = ev.of(Curl) + ev.earlier(Curl)
     js = [c for c in requests if c.client in ("fetch", "axios")]
     errors = {e.id for e in ev.of(KratosError)}
-    if not (js or (errors & _ERRORS and any(_SPA.search(t) for t in texts))):
+    # Only a cookie symptom makes this the cause: a fetch that got its 200 has other troubles.
+    symptom = bool(errors & _ERRORS) or any(_SYMPTOM.search(t) for t in texts[:2])
+    if not symptom or not (js or any(_SPA.search(t) for t in texts)):
         return
     kratos = {_origin(c.url) for c in requests if api_request(c.method, c.url) and c.url.startswith("http")}
+    for config in ev.of(KratosConfig) + ev.earlier(KratosConfig):
+        base = str(get(config.config, "serve.public.base_url") or "")
+        if base.startswith("http"):
+            kratos.add(_origin(base))
     origins = [o.lower() for t in texts for o in _ORIGIN.findall(t)]
     origins += [
         _origin(u.url)
