@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shlex
 from collections import defaultdict
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -55,7 +56,18 @@ def _json_doc(doc: dict, patches: list[Patch], what: str) -> Snippet:
     return Snippet("json", edit.render(), f"{what}: changed lines end with `// <-` (remove those comments)")
 
 
+_PLAIN = re.compile(r"[A-Za-z_/](?:[\w./:@-]*[\w./@-])?")  # no spaces, no trailing colon
+_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+
+
 def _scalar(value) -> str:
+    # Most config values are plain words, URLs or numbers; the YAML emitter is only needed for the rest.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and _PLAIN.fullmatch(value) and value.lower() not in _YAML_WORDS:
+        return value
     return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True).strip().removesuffix("...").strip()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,18 +36,25 @@ def dotted(path: tuple[str, ...]) -> str:
     return out
 
 
-@lru_cache(maxsize=4)
-def _parents(facts_id: int, keys: tuple[str, ...]) -> frozenset[str]:
+_PARENTS: dict[int, tuple[Facts, frozenset[str]]] = {}
+
+
+def _parents(facts: Facts) -> frozenset[str]:
+    """Every key that has sub-keys; built once per facts table (walk asks for each node)."""
+    cached = _PARENTS.get(id(facts))
+    if cached is not None and cached[0] is facts:
+        return cached[1]
     out = set()
-    for key in keys:
+    for key in facts.config_keys:
         for i, ch in enumerate(key):
             if ch in ".[":
                 out.add(key[:i])
-    return frozenset(out)
+    _PARENTS[id(facts)] = (facts, frozenset(out))
+    return _PARENTS[id(facts)][1]
 
 
 def has_children(facts: Facts, generic: str) -> bool:
-    return generic in _parents(id(facts), tuple(facts.config_keys))
+    return generic in _parents(facts)
 
 
 def generic_of(facts: Facts, key: str) -> str | None:

@@ -42,6 +42,8 @@ CONFIG_ROOTS = (
 )
 _CONFIG_LINE = re.compile(r"^(" + "|".join(re.escape(k) for k in CONFIG_ROOTS) + r")\s*:(?:\s|$)", re.MULTILINE)
 MAX_YAML = 200_000
+# libyaml's safe loader when PyYAML was built with it: same results, about ten times faster.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_WALK = 5_000
 
 
@@ -182,7 +184,7 @@ def find_yaml_configs(text: str) -> tuple[list[Artifact], list[tuple[int, int]]]
         if len(block) > MAX_YAML:
             continue
         try:
-            value = yaml.safe_load(block)
+            value = yaml.load(block, Loader=YAML_LOADER)
         except yaml.YAMLError:
             continue
         if isinstance(value, dict):
@@ -212,7 +214,7 @@ def _provider_lists(text: str, artifacts: list[Artifact], spans: list[tuple[int,
         if any(a <= start < b for a, b in spans) or end - start > MAX_YAML:
             continue
         try:
-            value = yaml.safe_load(text[start:end])
+            value = yaml.load(text[start:end], Loader=YAML_LOADER)
         except yaml.YAMLError:
             continue
         if not (isinstance(value, list) and value and all(isinstance(v, dict) and "provider" in v for v in value)):
@@ -289,7 +291,7 @@ def find_env_config(text: str, env: EnvNames) -> tuple[list[Artifact], list[tupl
     for name, raw, _, _ in pairs:
         key = env_keys[name]
         try:
-            value = yaml.safe_load(raw) if raw else ""
+            value = yaml.load(raw, Loader=YAML_LOADER) if raw else ""
         except yaml.YAMLError:
             value = raw
         node = config

@@ -4,6 +4,7 @@ pipeline and posts the reply; Bolt has already acknowledged the request by then.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -99,7 +100,8 @@ async def answer(rt: Runtime, client: AsyncWebClient, inbound: Inbound, *, ephem
             text = "\n".join([text, *extra])
         key = inbound.thread_key if inbound.thread_ts else ""
         history = await rt.state.history(key) if key else ()
-        reply, turn = rt.triage.triage(text, history, rt.bot_user_id)
+        # In a worker thread: a 1 MB paste takes a quarter second, and the event loop must keep acking others.
+        reply, turn = await asyncio.to_thread(rt.triage.triage, text, history, rt.bot_user_id)
         if key and turn is not None:
             await rt.state.append(key, turn)
         rt.metrics.observe_stages(reply.meta.get("timings", {}))
