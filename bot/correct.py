@@ -142,6 +142,9 @@ def _curl(curl: Curl, patches: list[Patch]) -> Snippet:
         kind, name = patch.path[0], (patch.path[1] if len(patch.path) > 1 else "")
         if kind == "url" and patch.op == "set":
             url = str(patch.value)
+        elif kind == "url" and patch.op == "replace":
+            old, new = patch.value
+            url = url.replace(old, new, 1)
         elif kind == "query":
             parts = urlsplit(url)
             query = dict(parse_qsl(parts.query, keep_blank_values=True))

@@ -145,7 +145,7 @@ class Patch:
     """
 
     target: int
-    op: str  # set | remove | rename
+    op: str  # set | remove | rename | replace (a curl URL: value is (old, new) text)
     path: tuple[str, ...]
     value: Any = None
     note: str = ""

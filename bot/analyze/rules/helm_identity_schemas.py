@@ -42,7 +42,7 @@ def check(ev: Evidence, kb: KnowledgeBase):
         for s in schemas:
             url = str(s.get("url", "")) if isinstance(s, dict) else ""
             if url.startswith(MOUNT) and url.endswith(".json"):
-                name = url[len(MOUNT):]
+                name = url[len(MOUNT) :]
                 break
         values = (
             'kratos:\n  identitySchemas:\n    "identity.default.schema.json": |\n      { …your schema… }\n'

@@ -13,7 +13,7 @@ import re
 from bot.analyze.evidence import Evidence
 from bot.analyze.registry import rule
 from bot.kb.loader import KnowledgeBase
-from bot.models import Curl, Finding
+from bot.models import Curl, Finding, Patch
 
 _JOINED = re.compile(r"^(\{\{\s*\w+\s*\}\})([A-Za-z][\w.-]*/)")
 
@@ -35,4 +35,7 @@ def check(ev: Evidence, kb: KnowledgeBase):
             fixes=(f"Use `{var}/{segment}...` in the URL.",),
             severity="warning",
             score=70,
+            patches=(
+                Patch(ev.index_of(curl), "replace", ("url",), (var + segment, f"{var}/{segment}"), "slash added"),
+            ),
         )

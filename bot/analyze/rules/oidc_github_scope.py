@@ -37,11 +37,9 @@ def check(ev: Evidence, kb: KnowledgeBase):
                 detail=(
                     "Kratos reads a GitHub user's email only from `/user/emails`, and calls it only when "
                     "`user:email` was granted. Without it `claims.email` is empty in the mapper for every user, "
-                    "so a required email trait fails validation (\"Property email is missing\", 4000002)."
+                    'so a required email trait fails validation ("Property email is missing", 4000002).'
                 ),
-                fixes=(
-                    f"Add `user:email` to `scope` of provider `{name}`, then sign in again so GitHub asks for it.",
-                ),
+                fixes=(f"Add `user:email` to `scope` of provider `{name}`, then sign in again so GitHub asks for it.",),
                 entries=("topic.oidc-social-sign-in-setup",),
                 config_keys=(PROVIDERS + "[].scope",),
                 score=92,

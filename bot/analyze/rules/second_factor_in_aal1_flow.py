@@ -77,11 +77,12 @@ def check(ev: Evidence, kb: KnowledgeBase):
                     if aal and seen.startswith("created")
                     else f"Here {seen}, "
                     if aal
-                    else "If this flow was created without `?aal=aal2`, "
+                    else "If this flow was created without `?aal=aal2`, then "
                 )
-                + "so no strategy accepts the body"
+                + ("so " if aal else "")
+                + "no strategy accepts the body"
                 + (" and Kratos answers 4010002." if no_strategy else ".")
-                + " TOTP (2FA / MFA) needs a first-factor session first."
+                + " A second factor needs a first-factor session first."
             ),
             fixes=(
                 "Sign in with the first factor (`password` or `code`) in an aal1 flow; that creates a session.",
