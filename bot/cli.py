@@ -287,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     except KnowledgeError as exc:
         print(exc, file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # `kratos-bot rules | head`: the reader left; quietly stop writing, as Unix tools do.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (Python flushes stdout again at exit)
+        return 0
 
 
 if __name__ == "__main__":

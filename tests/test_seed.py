@@ -33,3 +33,17 @@ def test_case_file(triage, path):
     """Conversations beyond the seed thread (tests/cases): adding a case is adding a file."""
     results = evaluate_file(path, triage)
     assert results and all(r.ok for r in results), [(r.turn, r.missing, r.forbidden) for r in results]
+
+
+def _expectations(doc: dict):
+    for holder in [doc, *(doc.get("turns") or []), *(doc.get("thread") or [])]:
+        yield from (holder.get("expect") or []) + (holder.get("expect_not") or [])
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_every_case_expectation_says_why_and_where_it_is_proven(path):
+    import yaml
+
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    unproven = [e["pattern"] for e in _expectations(doc) if not e.get("source") or not e.get("why")]
+    assert unproven == [], "each pattern needs `why:` and a `source:` (Kratos file:line or docs URL)"

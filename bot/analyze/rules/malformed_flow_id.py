@@ -5,7 +5,9 @@ Why: Kratos parses the flow id with a UUID parser that returns the nil UUID on a
 malformed." A truncated copy (35 characters, one hex digit lost) looks right at a glance.
 Example: `?flow=2a2a701a-7a45-4df1-a710-816cc4f9efc` (last group has 11 hex digits, not 12).
 Fix: copy the whole `id` of the flow (or use `ui.action` as the URL, which carries it).
-Unresolved `{{templateVariables}}` are reported too, as they reach Kratos literally.
+Unresolved `{{templateVariables}}` are reported too, but only when the request failed with a 400 (or that
+reason): in Postman or Insomnia the variable is normally filled in, and only an unset one reaches Kratos
+literally.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import re
 from bot.analyze.evidence import Evidence
 from bot.analyze.registry import rule
 from bot.kb.loader import KnowledgeBase
-from bot.models import Curl, Finding, FlowId, Patch
+from bot.models import Curl, Finding, FlowId, KratosError, Patch
 
 _GROUPS = (8, 4, 4, 4, 12)
 
@@ -35,8 +37,36 @@ def describe(value: str) -> str:
     return f"it has {len(value)} characters, a UUID has 36 (8-4-4-4-12 hex digits)"
 
 
+_FAILED_400 = re.compile(r"\b400\b|missing or malformed|bad request", re.IGNORECASE)
+
+
+def _failed_with_400(ev: Evidence) -> bool:
+    if any(e.code == 400 or "malformed" in (e.reason or "") for e in ev.of(KratosError)):
+        return True
+    return bool(_FAILED_400.search(ev.prose))
+
+
 @rule("malformed-flow-id")
 def check(ev: Evidence, kb: KnowledgeBase):
+    templates = [f for f in ev.of(FlowId) if f.template]
+    if templates and _failed_with_400(ev):
+        name = templates[0].value
+        yield Finding(
+            rule="malformed-flow-id",
+            title=f"The flow id is the variable `{name}`: check that it is set when the request is sent",
+            detail=(
+                "If the tool that sends the request does not fill it in "
+                "(unset, misspelled, or set in another environment), Kratos receives the literal text and "
+                "answers 400 `The flow query parameter is missing or malformed.`"
+            ),
+            fixes=(
+                f"Set `{name}` from the `id` of the response that created the flow (in Postman: a test script "
+                "on that request), and check the sent URL in the tool's console.",
+            ),
+            entries=("reason.flow-param-missing-or-malformed",),
+            severity="warning",
+            score=80,
+        )
     bad = [f for f in ev.of(FlowId) if not f.valid and not f.template]
     for flow_id in bad:
         yield Finding(

@@ -6,7 +6,9 @@ but validating any identity that fills the trait (registration, settings, admin 
 with `channel type "" must be one of email, sms` (identity/extension_credentials.go).
 With `via: email` on a trait whose `format` is not `email` (a username) Kratos skips address
 validation and would send the code to whatever the user typed. And when the only code identifier trait
-is optional, identities without it cannot sign in with a code (4000035).
+is optional, identities without it cannot sign in with a code (4000035). A schema with no code
+identifier at all, pasted where code login fails (4000035 in the thread, or the user says so), is the
+cause itself: no identity has a `code` credential.
 Example: `"username": {"ory.sh/kratos": {"credentials": {"code": {"identifier": true}}}}`.
 Fix: put the code identifier on the email (`via: email`) or phone (`via: sms`) trait and let users type
 that address as `identifier`; make that trait required if every user must be able to use code login.
@@ -20,10 +22,17 @@ from bot.analyze.evidence import Evidence
 from bot.analyze.registry import rule
 from bot.analyze.schemakit import EXT, code_config, trait_root
 from bot.kb.loader import KnowledgeBase
-from bot.models import Finding, IdentitySchema, Patch
+from bot.models import Finding, IdentitySchema, Patch, UiMessage
 
 _ADDRESS_FORMATS = {"email": "email", "tel": "sms"}
 _WANTS = re.compile(r"(?i)\b(user ?name|login|nick|handle)\b")
+_CODE_LOGIN = re.compile(r"(?i)\b(?:sign|log)\s*-?\s*in (?:with|by|via) (?:a |one-time |an? email )?code|code login")
+
+
+def _code_login_fails(ev: Evidence) -> bool:
+    if any(m.id == 4000035 for m in ev.of(UiMessage) + ev.earlier(UiMessage)):
+        return True
+    return any(_CODE_LOGIN.search(t) for t in [ev.prose] + [t.prose for t in ev.history])
 
 
 def _wanted_trait(ev: Evidence, props: dict) -> str | None:
@@ -109,6 +118,35 @@ def check(ev: Evidence, kb: KnowledgeBase):
                         score=80,
                     )
                 )
+        address_traits = [n for n, t in props.items() if isinstance(t, dict) and t.get("format") in _ADDRESS_FORMATS]
+        if not code_traits and address_traits and _code_login_fails(ev):
+            name = address_traits[0]
+            via = _ADDRESS_FORMATS[props[name]["format"]]
+            ext = props[name].get(EXT) if isinstance(props[name].get(EXT), dict) else {}
+            creds = dict(ext.get("credentials") or {}) if isinstance(ext.get("credentials"), dict) else {}
+            creds["code"] = {"identifier": True, "via": via}
+            findings.append(
+                Finding(
+                    rule="schema-code-identifier",
+                    title="No trait in this schema is a code identifier",
+                    detail=(
+                        "Kratos gives an identity a `code` credential only for traits marked "
+                        '`"code": {"identifier": true, "via": …}`. This schema has none, so no identity can sign in '
+                        'with a code and Kratos answers 4000035 ("This account does not exist or has not setup sign '
+                        'in with code.").'
+                    ),
+                    fixes=(
+                        f'Add `"code": {{"identifier": true, "via": "{via}"}}` to `credentials` of `{name}`.',
+                        "Identities created before the change get the code credential the next time they are "
+                        "updated (settings, or the admin API).",
+                    ),
+                    entries=("topic.code-login-identifier", "ui.4000035"),
+                    score=93,
+                    patches=(
+                        Patch(target, "set", prefix + (name, EXT, "credentials"), creds, f"{name}: code identifier"),
+                    ),
+                )
+            )
         wanted = _wanted_trait(ev, props)
         if wanted and not any(name == wanted for name, _, _ in code_traits):
             address = next((n for n, _, c in code_traits if c.get("via") in ("email", "sms")), None)
