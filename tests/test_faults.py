@@ -72,6 +72,8 @@ def test_redis_dropping_mid_thread(tmp_path):
             root = "1700000000.000100"
             assert await deliver(http, events, mention("Ev1", SEED_TURN, ts=root)) == 200
             await fake.wait_for(lambda: len(fake.posts) == 1, 10)
+            # The answer is recorded in Redis just after it is posted; stop Redis only once that is done.
+            assert await metric(http, base, "kratos_bot_answer_seconds_count 1.0")
             proc.terminate()
             proc.wait(timeout=10)
             follow = event("Ev2", text="so what should I do with this?", ts="1700000001.000100", thread_ts=root)
@@ -83,15 +85,17 @@ def test_redis_dropping_mid_thread(tmp_path):
         run(lambda: scenario(url, proc))
 
 
-def test_malformed_event_body(tmp_path):
+def test_malformed_event_body(tmp_path, caplog):
     async def scenario():
-        async with FakeSlack() as fake, http_bot(fake, "memory://", tmp_path) as (events, _, _), \
+        async with FakeSlack() as fake, http_bot(fake, "memory://", tmp_path) as (events, base, _), \
                 aiohttp.ClientSession() as http:
             for body in (b"{not json", b"", json.dumps({"type": "event_callback"}).encode(), b"\x00\xff" * 100):
                 headers = {**FakeSlack.sign(body, "ops-secret"), "Content-Type": "application/json"}
                 async with http.post(events, data=body, headers=headers) as resp:
                     assert resp.status < 500
+            assert await metric(http, base, 'kratos_bot_events_received_total{kind="malformed"} 2.0')
             assert await deliver(http, events, mention("Ev9", '{"error": {"id": "session_inactive"}}')) == 200
             await fake.wait_for(lambda: fake.posts, 10)
 
     run(scenario)
+    assert sum("malformed event body refused" in r.getMessage() for r in caplog.records) == 2
