@@ -126,6 +126,8 @@ def main() -> None:
     for name, build in TABLES.items():
         rows = build(args.shared)
         doc = {"source": "ory/kratos", "commit": commit, "count": len(rows), "rows": rows}
+        if name != "docs":  # the same header `kratos-bot kb facts` writes; docs.json comes only from ../shared
+            doc = {"source": doc["source"], "ref": "HEAD", **doc}
         (args.out / f"{name}.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"{name}: {len(rows)}")
 

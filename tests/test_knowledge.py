@@ -144,3 +144,19 @@ def test_invalid_knowledge_is_rejected(kb_copy, body, message):
 def test_valid_minimal_knowledge_loads(kb_copy):
     _write(kb_copy, "entries:" + GOOD)
     assert load_knowledge(kb_copy).counts()["topic"] == 1
+
+
+@needs_shared
+def test_gen_facts_reproduces_the_committed_tables_byte_for_byte(tmp_path):
+    import subprocess
+    import sys
+
+    script = ROOT / "scripts" / "gen_facts.py"
+    subprocess.run(
+        [sys.executable, str(script), "--shared", str(SHARED / "kratos"), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    for made in sorted(tmp_path.glob("*.json")):
+        committed = ROOT / "knowledge" / "facts" / made.name
+        assert made.read_bytes() == committed.read_bytes(), f"{made.name} differs: run scripts/gen_facts.py"
