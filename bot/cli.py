@@ -100,8 +100,12 @@ def cmd_serve(args) -> int:
     from bot.slack.serve import run
 
     configure(os.environ.get("LOG_LEVEL", "INFO"))
-
-    run(settings)
+    try:
+        run(settings)
+    except (KnowledgeError, OSError) as exc:
+        # A wrong KRATOS_BOT_KNOWLEDGE or STATE_URL path: one line that names it, not a traceback.
+        print(f"kratos-bot serve: cannot start: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -210,3 +210,58 @@ def test_logs_are_json_lines_without_message_text(tmp_path, capsys):
     assert answered and answered[0]["event_id"] == "EvLog" and answered[0]["confidence"] == "high"
     assert "latency_ms" in answered[0]
     assert not any("2a2a701a" in json.dumps(line) or "MTc0OTAy" in json.dumps(line) for line in lines)
+
+
+def _serve_process(env: dict):
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "KRATOS_BOT_", "STATE_URL"))}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve"],
+        env={**base, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_sigterm_stops_the_bot_while_slack_is_unreachable():
+    """Socket Mode keeps retrying the connection; Kubernetes' SIGTERM must still end the pod quickly."""
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        health = probe.getsockname()[1]
+    proc = _serve_process(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_APP_TOKEN": "xapp-test",
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",  # nothing listens on the discard port
+            "HEALTH_PORT": str(health),
+        }
+    )
+    try:
+        time.sleep(4)
+        assert proc.poll() is None, proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        proc.kill()
+
+
+def test_unusable_paths_stop_startup_with_one_line(tmp_path):
+    proc = _serve_process(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": "s",
+            "PORT": "39997",
+            "KRATOS_BOT_KNOWLEDGE": str(tmp_path / "missing"),
+        }
+    )
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert err.startswith("kratos-bot serve: cannot start:") and "missing" in err and "Traceback" not in err

@@ -97,8 +97,18 @@ async def _serve(settings: Settings) -> None:
     handler = None
     if settings.socket_mode:
         handler = socket_handler(app, settings)
-        await handler.connect_async()
-        log.info("connected in Socket Mode; health on port %s", port)
+        # Connecting retries for as long as Slack is unreachable; SIGTERM must still stop the pod then.
+        connect = asyncio.create_task(handler.connect_async())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({connect, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if connect.done() and connect.exception() is None:
+            log.info("connected in Socket Mode; health on port %s", port)
+        elif connect.done():
+            log.error("Socket Mode connection failed: %s", connect.exception())
+            stop.set()
+        else:
+            connect.cancel()
+            log.info("stopped while connecting to Slack")
     else:
         log.info("serving HTTP mode on port %s", port)
     await stop.wait()
