@@ -631,3 +631,21 @@ def test_env_example_documents_every_setting_with_placeholders():
         if name.startswith("SLACK_") and value:
             assert "REPLACE-ME" in value, f"{name} must be a placeholder"
     assert (DEPLOY / ".gitignore").read_text().splitlines().count(".env") == 1
+
+
+def test_slack_manifest_matches_what_the_code_listens_to():
+    import yaml
+
+    from bot.slack.app import COMMAND, SHORTCUT_ID
+
+    manifest = yaml.safe_load((Path(__file__).parent.parent / "deploy" / "slack-app-manifest.yaml").read_text())
+    features, settings = manifest["features"], manifest["settings"]
+    assert [s["callback_id"] for s in features["shortcuts"]] == [SHORTCUT_ID]
+    assert [c["command"] for c in features["slash_commands"]] == [COMMAND]
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    needed = {"app_mentions:read", "chat:write", "chat:write.public", "channels:history", "im:history",
+              "files:read", "commands"}
+    assert needed <= scopes, needed - scopes
+    events = set(settings["event_subscriptions"]["bot_events"])
+    assert {"app_mention", "message.channels", "message.im"} <= events
+    assert settings["interactivity"]["is_enabled"] is True  # the feedback and "Post to channel" buttons

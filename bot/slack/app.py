@@ -90,7 +90,9 @@ def web_client(settings: Settings) -> AsyncWebClient:
     )
 
 
-async def answer(rt: Runtime, client: AsyncWebClient, inbound: Inbound, *, ephemeral_user: str = "") -> None:
+async def answer(
+    rt: Runtime, client: AsyncWebClient, inbound: Inbound, *, ephemeral_user: str = "", respond=None
+) -> None:
     """Triage one message and post the reply in its thread (or ephemerally). Never raises."""
     started = time.perf_counter()
     try:
@@ -111,7 +113,16 @@ async def answer(rt: Runtime, client: AsyncWebClient, inbound: Inbound, *, ephem
         payloads = messages(reply, extra_block)
         rt.remember(answer_id, entries, inbound.channel, messages(reply, feedback_block(answer_id)))
         for payload in payloads:
-            if ephemeral_user:
+            if ephemeral_user and respond is not None:
+                # The command's response_url works in any channel, also ones the bot has not joined.
+                resp = await respond(response_type="ephemeral", **payload)
+                if resp.status_code >= 300:
+                    rt.metrics.post_failures.inc()
+                    log.error(
+                        "posting the reply failed: channel=%s error=response_url %s", inbound.channel, resp.status_code
+                    )
+                    return
+            elif ephemeral_user:
                 await client.chat_postEphemeral(channel=inbound.channel, user=ephemeral_user, **payload)
             else:
                 await client.chat_postMessage(channel=inbound.channel, thread_ts=inbound.thread_ts, **payload)
@@ -235,7 +246,7 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
         await answer(rt, client, from_shortcut(body))
 
     @app.command(COMMAND)
-    async def on_command(ack, command, client):
+    async def on_command(ack, command, client, respond):
         await ack()
         await bot_id(client)
         inbound = Inbound(
@@ -245,7 +256,7 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
             thread_ts="",
             user=str(command.get("user_id", "")),
         )
-        await answer(rt, client, inbound, ephemeral_user=inbound.user)
+        await answer(rt, client, inbound, ephemeral_user=inbound.user, respond=respond)
 
     async def on_feedback(ack, body, action, client, helpful: bool):
         await ack()
