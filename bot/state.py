@@ -5,7 +5,9 @@ answer / feedback records. Chosen by `STATE_URL`:
 - `sqlite:///path/state.db`: one instance that keeps its threads across restarts;
 - `redis://host:6379/0`: several replicas; dedupe is one atomic `SET NX EX`.
 
-Entries expire: thread context after `thread_ttl` idle seconds (default 7 days), event ids after an hour.
+Entries expire: thread context after `thread_ttl` idle seconds (default 7 days), event ids after an hour,
+the payload of an ephemeral `/kratos` answer (for its "Post to channel" button, which Slack may deliver
+to another replica) after a day.
 Only what thread context needs is stored (artifacts with secrets masked), never the raw message.
 """
 
@@ -15,6 +17,7 @@ import asyncio
 import json
 import sqlite3
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -25,6 +28,8 @@ from bot.feedback import FeedbackLog
 
 THREAD_TTL = 7 * 24 * 3600
 EVENT_TTL = 3600
+ANSWER_TTL = 24 * 3600
+MAX_MEMORY_ANSWERS = 1000
 MAX_RECORDS = 200_000
 
 
@@ -41,6 +46,10 @@ class State(Protocol):
 
     async def record(self, record: dict) -> None: ...
 
+    async def put_answer(self, answer_id: str, answer: dict) -> None: ...
+
+    async def get_answer(self, answer_id: str) -> dict | None: ...
+
     async def records(self) -> list[dict]: ...
 
     async def ping(self) -> bool: ...
@@ -53,6 +62,7 @@ class MemoryState:
         self.threads = MemoryContextStore(ttl=thread_ttl)
         self.deduper = Deduper(ttl=EVENT_TTL)
         self.log = FeedbackLog(feedback_path)
+        self.answers: OrderedDict[str, tuple[float, dict]] = OrderedDict()
 
     async def history(self, thread: str) -> tuple[Turn, ...]:
         return self.threads.history(thread)
@@ -68,6 +78,15 @@ class MemoryState:
 
     async def records(self) -> list[dict]:
         return self.log.records()
+
+    async def put_answer(self, answer_id: str, answer: dict) -> None:
+        self.answers[answer_id] = (time.monotonic() + ANSWER_TTL, answer)
+        while len(self.answers) > MAX_MEMORY_ANSWERS:
+            self.answers.popitem(last=False)
+
+    async def get_answer(self, answer_id: str) -> dict | None:
+        expires, answer = self.answers.get(answer_id, (0.0, None))
+        return answer if expires > time.monotonic() else None
 
     async def ping(self) -> bool:
         return True
@@ -92,6 +111,7 @@ class SqliteState:
             CREATE INDEX IF NOT EXISTS turns_thread ON turns (thread, at);
             CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, at REAL NOT NULL);
             CREATE TABLE IF NOT EXISTS records (at REAL NOT NULL, data TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS answers (id TEXT PRIMARY KEY, at REAL NOT NULL, data TEXT NOT NULL);
             """
         )
 
@@ -133,6 +153,23 @@ class SqliteState:
     async def records(self) -> list[dict]:
         rows = await self._run(lambda: self._db.execute("SELECT data FROM records ORDER BY at").fetchall())
         return [json.loads(row[0]) for row in rows]
+
+    def _put_answer(self, answer_id: str, answer: dict) -> None:
+        now = time.time()
+        self._db.execute("DELETE FROM answers WHERE at < ?", (now - ANSWER_TTL,))
+        self._db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?)", (answer_id, now, json.dumps(answer)))
+
+    def _get_answer(self, answer_id: str) -> dict | None:
+        row = self._db.execute(
+            "SELECT data FROM answers WHERE id = ? AND at >= ?", (answer_id, time.time() - ANSWER_TTL)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    async def put_answer(self, answer_id: str, answer: dict) -> None:
+        await self._run(self._put_answer, answer_id, answer)
+
+    async def get_answer(self, answer_id: str) -> dict | None:
+        return await self._run(self._get_answer, answer_id)
 
     async def ping(self) -> bool:
         return await self._run(lambda: self._db.execute("SELECT 1").fetchone()[0] == 1)
@@ -180,6 +217,13 @@ class RedisState:
     async def records(self) -> list[dict]:
         rows = await self._do(self.redis.lrange(f"{self.PREFIX}records", 0, -1))
         return [json.loads(row) for row in rows]
+
+    async def put_answer(self, answer_id: str, answer: dict) -> None:
+        await self._do(self.redis.set(f"{self.PREFIX}answer:{answer_id}", json.dumps(answer), ex=ANSWER_TTL))
+
+    async def get_answer(self, answer_id: str) -> dict | None:
+        raw = await self._do(self.redis.get(f"{self.PREFIX}answer:{answer_id}"))
+        return json.loads(raw) if raw else None
 
     async def ping(self) -> bool:
         try:

@@ -265,3 +265,39 @@ def test_unusable_paths_stop_startup_with_one_line(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2
     assert err.startswith("kratos-bot serve: cannot start:") and "missing" in err and "Traceback" not in err
+
+
+async def deliver_form(http: aiohttp.ClientSession, url: str, fields: dict) -> int:
+    """Slash commands and button clicks reach HTTP mode form-encoded, signed like events."""
+    from urllib.parse import urlencode
+
+    body = urlencode(fields).encode()
+    headers = {**FakeSlack.sign(body, SECRET), "Content-Type": "application/x-www-form-urlencoded"}
+    async with http.post(url, data=body, headers=headers) as resp:
+        return resp.status
+
+
+def test_post_to_channel_click_on_the_other_replica(tmp_path):
+    """/kratos answered by replica A; Slack delivers the "Post to channel" click to replica B."""
+    kb = load_knowledge()
+
+    async def scenario(url):
+        async with FakeSlack() as fake, http_bot(fake, url, tmp_path / "a", kb) as (a, _, _), \
+                http_bot(fake, url, tmp_path / "b", kb) as (b, _, _), aiohttp.ClientSession() as http:
+            command = {"command": "/kratos", "text": '{"error": {"id": "session_inactive"}}', "channel_id": "C7",
+                       "user_id": "U7", "team_id": "T1", "api_app_id": "A1", "trigger_id": "t1",
+                       "response_url": fake.new_response_url()}
+            assert await deliver_form(http, a, command) == 200
+            await fake.wait_for(lambda: fake.responses, 10)
+            _, ephemeral = fake.responses[0]
+            button = next(b for b in ephemeral["blocks"] if b["type"] == "actions")["elements"][0]
+            click = {"type": "block_actions", "user": {"id": "U7"}, "channel": {"id": "C7"}, "team": {"id": "T1"},
+                     "api_app_id": "A1", "container": {"type": "message"}, "trigger_id": "t2",
+                     "response_url": fake.new_response_url(),
+                     "actions": [{"action_id": button["action_id"], "value": button["value"], "type": "button"}]}
+            assert await deliver_form(http, b, {"payload": json.dumps(click)}) == 200
+            await fake.wait_for(lambda: fake.posts, 10)
+            assert fake.posts[0]["channel"] == "C7" and "session_inactive" in json.dumps(fake.posts[0])
+
+    with redis_server(tmp_path) as (url, _):
+        run(lambda: scenario(url))

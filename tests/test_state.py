@@ -61,6 +61,10 @@ def test_backend_contract(kb, state_url, tmp_path):
             assert await state.first_delivery("Ev2") is True
             await state.record({"type": "answer", "answer_id": "a", "entries": ["x"], "confidence": "high"})
             assert [r["answer_id"] for r in await state.records()] == ["a"]
+            payloads = [{"text": "t", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}]}]
+            await state.put_answer("ans1", {"payloads": payloads})
+            assert await state.get_answer("ans1") == {"payloads": payloads}
+            assert await state.get_answer("other") is None
         finally:
             await state.close()
 

@@ -8,7 +8,6 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,12 +41,11 @@ from bot.state import State, StateError
 log = logging.getLogger("kratos_bot.slack")
 SHORTCUT_ID = "triage_message"
 COMMAND = "/kratos"
-MAX_ANSWERS = 2000
 
 
 @dataclass
 class Runtime:
-    """What the listeners share: the pipeline (swapped on reload), the state store, metrics, recent answers."""
+    """What the listeners share: the pipeline (swapped on reload), the state store, metrics."""
 
     settings: Settings
     triage: Triage
@@ -55,12 +53,6 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     bot_user_id: str = ""
     slack_ok: bool = False  # auth.test answered ok at least once
-    answers: OrderedDict = field(default_factory=OrderedDict)  # answer id -> (entries, channel, payloads)
-
-    def remember(self, answer_id: str, entries: list[str], channel: str, payloads: list[dict]) -> None:
-        self.answers[answer_id] = (entries, channel, payloads)
-        while len(self.answers) > MAX_ANSWERS:
-            self.answers.popitem(last=False)
 
     def reload(self, directory: Path | None = None) -> bool:
         """Load and validate the knowledge again; the old one keeps serving if the new one is invalid."""
@@ -111,7 +103,14 @@ async def answer(
         entries = [m.entry_id for m in reply.matches[:3]]
         extra_block = post_button(answer_id) if ephemeral_user else feedback_block(answer_id)
         payloads = messages(reply, extra_block)
-        rt.remember(answer_id, entries, inbound.channel, messages(reply, feedback_block(answer_id)))
+        if ephemeral_user:
+            # Kept in the shared state: the "Post to channel" click may reach another replica. Without it
+            # the user still gets the answer; only the button will say it expired.
+            try:
+                await rt.state.put_answer(answer_id, {"payloads": messages(reply, feedback_block(answer_id))})
+            except StateError as exc:
+                rt.metrics.state_errors.inc()
+                log.error("answer not stored for Post to channel: error=%s", exc)
         for payload in payloads:
             if ephemeral_user and respond is not None:
                 # The command's response_url works in any channel, also ones the bot has not joined.
@@ -285,13 +284,18 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
     @app.action(POST_ANSWER)
     async def on_post(ack, body, action, client):
         await ack()
-        stored = rt.answers.get(str(action.get("value", "")))
         channel = str((body.get("channel") or {}).get("id", ""))
+        try:
+            stored = await rt.state.get_answer(str(action.get("value", "")))
+        except StateError as exc:
+            rt.metrics.state_errors.inc()
+            log.error("stored answer not read: error=%s", exc)
+            stored = None
         if stored is None:
             user = str((body.get("user") or {}).get("id", ""))
             await client.chat_postEphemeral(channel=channel, user=user, text="That answer has expired; ask again.")
             return
-        for payload in stored[2]:
+        for payload in stored["payloads"]:
             await client.chat_postMessage(channel=channel, **payload)
 
     @app.error
