@@ -15,6 +15,9 @@ class Metrics:
             "kratos_bot_events_received", "Slack events and interactions received", ["kind"], registry=r
         )
         self.duplicates = Counter("kratos_bot_events_duplicate", "Deliveries skipped as duplicates", registry=r)
+        self.retries = Counter(
+            "kratos_bot_events_retried", "Deliveries Slack marked as retries (HTTP mode)", ["reason"], registry=r
+        )
         self.replies = Counter("kratos_bot_replies_posted", "Replies posted", ["confidence"], registry=r)
         self.unanswered = Counter("kratos_bot_unanswered", "Replies with no match (confidence none)", registry=r)
         self.post_failures = Counter("kratos_bot_post_failures", "Replies that could not be posted", registry=r)

@@ -47,9 +47,9 @@ async def http_bot(fake: FakeSlack, state_url: str, tmp_path: Path, kb=None, **e
         await rt.state.close()
 
 
-async def deliver(http: aiohttp.ClientSession, url: str, payload: dict) -> int:
+async def deliver(http: aiohttp.ClientSession, url: str, payload: dict, **extra_headers: str) -> int:
     body = json.dumps(payload).encode()
-    headers = {**FakeSlack.sign(body, SECRET), "Content-Type": "application/json"}
+    headers = {**FakeSlack.sign(body, SECRET), "Content-Type": "application/json", **extra_headers}
     async with http.post(url, data=body, headers=headers) as resp:
         return resp.status
 
@@ -301,3 +301,28 @@ def test_post_to_channel_click_on_the_other_replica(tmp_path):
 
     with redis_server(tmp_path) as (url, _):
         run(lambda: scenario(url))
+
+
+def test_slack_retry_is_counted_logged_and_not_answered_twice(tmp_path, caplog):
+    import logging
+
+    from tests.test_faults import metric
+
+    caplog.set_level(logging.INFO, logger="kratos_bot.slack")
+
+    async def scenario():
+        async with FakeSlack() as fake, http_bot(fake, "memory://", tmp_path) as (events, base, _), \
+                aiohttp.ClientSession() as http:
+            first = mention("EvR", '{"error": {"id": "session_inactive"}}')
+            assert await deliver(http, events, first) == 200
+            retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+            assert await deliver(http, events, first, **retry) == 200
+            assert await metric(http, base, 'kratos_bot_events_retried_total{reason="http_timeout"} 1.0')
+            await fake.wait_for(lambda: fake.posts, 10)
+            await asyncio.sleep(0.5)
+            assert len(fake.posts) == 1
+
+    run(scenario)
+    dup = [r for r in caplog.records if getattr(r, "fields", {}).get("outcome") == "duplicate"]
+    seen = [(r.fields["event_id"], r.fields["retry"], r.fields["retry_reason"]) for r in dup]
+    assert seen == [("EvR", 1, "http_timeout")]

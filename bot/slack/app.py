@@ -160,6 +160,11 @@ async def answer(
         log.exception("answering failed: event=%s channel=%s", inbound.event_id, inbound.channel)
 
 
+def _header(req, name: str) -> str:
+    values = (getattr(req, "headers", None) or {}).get(name) or []
+    return str(values[0]) if values else ""
+
+
 def _mentions_bot(text: str, bot_user_id: str) -> bool:
     return bool(bot_user_id) and f"<@{bot_user_id}" in text
 
@@ -174,22 +179,38 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
     )
 
     @app.middleware
-    async def dedupe(body, next):  # noqa: A002 - Bolt passes `next` by name
+    async def dedupe(req, body, next):  # noqa: A002 - Bolt passes `next` by name
         body = body if isinstance(body, dict) else {}
         kind = body.get("type") or ("command" if "command" in body else "other")
         rt.metrics.events.labels(kind=str(kind)).inc()
         event_id = body.get("event_id")
+        # HTTP mode marks Slack's redeliveries (Socket Mode's retry_attempt does not reach Bolt middleware).
+        retry = _header(req, "x-slack-retry-num")
+        fields = {"event_id": event_id, "kind": kind, "retry": int(retry) if retry.isdigit() else None}
+        if retry:
+            reason = _header(req, "x-slack-retry-reason") or "unknown"
+            rt.metrics.retries.labels(reason=reason).inc()
+            fields["retry_reason"] = reason
         if event_id:
             try:
                 first = await rt.state.first_delivery(str(event_id))
             except StateError as exc:
                 # Not acknowledged as handled: Slack delivers it again once the store is back.
                 rt.metrics.state_errors.inc()
-                log.error("state store unreachable, event not handled: event=%s error=%s", event_id, exc)
+                log.error(
+                    "state store unreachable, event not handled: event=%s error=%s",
+                    event_id,
+                    exc,
+                    extra={"fields": {**fields, "outcome": "state_unavailable"}},
+                )
                 return BoltResponse(status=503, body="state unavailable")
             if not first:
                 rt.metrics.duplicates.inc()
-                log.info("duplicate delivery ignored: event=%s", event_id)
+                log.info(
+                    "duplicate delivery ignored: event=%s",
+                    event_id,
+                    extra={"fields": {**fields, "outcome": "duplicate"}},
+                )
                 return BoltResponse(status=200, body="")
         await next()
 
