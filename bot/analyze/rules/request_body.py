@@ -20,6 +20,8 @@ from bot.models import Curl, Finding, Patch
 
 # Not demanded from the body: browser flows need csrf_token (the CSRF rules say so), API flows do not.
 NOT_REQUIRED_HERE = {"csrf_token"}
+# Top-level fields that are almost always identity traits sent in the wrong place.
+TRAIT_LIKE = {"email", "username", "phone", "name"}
 # Field names users write for the one Kratos expects; used only when the expected field is allowed.
 SYNONYMS = {
     "email": "identifier",
@@ -93,6 +95,7 @@ def check(ev: Evidence, kb: KnowledgeBase):
             continue
         patches: list[Patch] = []
         lines: list[str] = []
+        moved: dict = {}
         for field in unknown:
             synonym = SYNONYMS.get(field)
             if synonym in allowed and synonym not in present:
@@ -105,14 +108,17 @@ def check(ev: Evidence, kb: KnowledgeBase):
                 missing.remove(best[0])
                 patches.append(Patch(target, "rename", ("body", field), best[0], f"`{field}` is `{best[0]}`"))
                 lines.append(f"`{field}` should be `{best[0]}`")
-            elif field == "email" and endpoint.flow == "registration" and "traits" in allowed:
-                patches.append(Patch(target, "remove", ("body", "email"), note="email goes into traits"))
-                patches.append(Patch(target, "set", ("body", "traits"), {"email": curl.body["email"]}, "traits.email"))
-                lines.append("`email` belongs inside `traits`")
+            elif field in TRAIT_LIKE and "traits" in allowed and "traits" not in present:
+                moved[field] = curl.body[field]
+                patches.append(Patch(target, "remove", ("body", field), note=f"{field} goes into traits"))
+                lines.append(f"`{field}` belongs inside `traits`")
                 missing = [m for m in missing if m != "traits"]
             else:
                 patches.append(Patch(target, "remove", ("body", field), note=f"`{field}` is not a {method} field"))
                 lines.append(f"`{field}` is not a field of `{method}`")
+        if moved:
+            note = "traits" + (" (settings replaces all traits: send every one)" if endpoint.flow == "settings" else "")
+            patches.append(Patch(target, "set", ("body", "traits"), moved, note))
         for field in missing:
             patches.append(Patch(target, "set", ("body", field), f"<{field}>", f"`{field}` is required"))
             lines.append(f"`{field}` is required")
