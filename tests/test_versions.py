@@ -121,3 +121,26 @@ def test_versions_json_shape():
         for item, last in items.items():
             first = doc["first_release"][kind][item]
             assert gen.semver_key(first) <= gen.semver_key(last)
+
+
+# The same facts, proven live: the commit that first added the literal (`git log -S`), and the oldest
+# release tag that contains it (`git tag --contains`). 4000035 is an iota value, so -S cannot find it.
+LIVE_CHECKS = [
+    ("config_key", "selfservice.methods.code.passwordless_enabled", "passwordless_enabled",
+     "embedx/config.schema.json"),
+    ("config_key", "feature_flags.use_continue_with_transitions", "use_continue_with_transitions",
+     "embedx/config.schema.json"),
+    ("error_id", "session_aal1_required", "session_aal1_required", "text/message_error.go"),
+]
+
+
+@pytest.mark.parametrize(("kind", "item", "needle", "path"), LIVE_CHECKS)
+def test_versions_json_matches_git_history(kind, item, needle, path):
+    _kratos_show("HEAD", path)  # skips without a Kratos repository
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(KRATOS_SRC), *args], capture_output=True, text=True, check=True).stdout
+
+    first = git("log", f"-S{needle}", "--reverse", "--format=%H", "HEAD", "--", path).split()[0]
+    tags = [t for t in git("tag", "--contains", first).split() if gen.TAG_RE.match(t)]
+    assert min(tags, key=gen.semver_key) == _versions()["first_release"][kind][item]
