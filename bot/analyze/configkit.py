@@ -36,25 +36,8 @@ def dotted(path: tuple[str, ...]) -> str:
     return out
 
 
-_PARENTS: dict[int, tuple[Facts, frozenset[str]]] = {}
-
-
-def _parents(facts: Facts) -> frozenset[str]:
-    """Every key that has sub-keys; built once per facts table (walk asks for each node)."""
-    cached = _PARENTS.get(id(facts))
-    if cached is not None and cached[0] is facts:
-        return cached[1]
-    out = set()
-    for key in facts.config_keys:
-        for i, ch in enumerate(key):
-            if ch in ".[":
-                out.add(key[:i])
-    _PARENTS[id(facts)] = (facts, frozenset(out))
-    return _PARENTS[id(facts)][1]
-
-
 def has_children(facts: Facts, generic: str) -> bool:
-    return generic in _parents(facts)
+    return generic in facts.parent_keys
 
 
 def generic_of(facts: Facts, key: str) -> str | None:

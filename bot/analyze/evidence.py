@@ -4,6 +4,7 @@ about), the words the user wrote, and the thread's history."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -52,6 +53,15 @@ def endpoint_of(url: str) -> Endpoint | None:
 
 def curl_endpoint(curl: Curl) -> Endpoint | None:
     return endpoint_of(curl.url)
+
+
+def login_submits(ev: Evidence, methods) -> Iterator[tuple[Curl, Endpoint, str]]:
+    """(curl, endpoint, method) for each `POST /self-service/login?flow=` in focus whose method is in `methods`."""
+    for curl in ev.of(Curl):
+        endpoint = curl_endpoint(curl)
+        method = body_field(curl, "method")
+        if endpoint is not None and endpoint.flow == "login" and not endpoint.variant and method in methods:
+            yield curl, endpoint, method
 
 
 def body_field(curl: Curl, name: str) -> str | None:

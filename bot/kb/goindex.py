@@ -110,19 +110,25 @@ class GoFile:
             return
         self.imports_raw.append((name, unquote(toks[a].text)))
 
-    def _imports(self, i: int) -> int:
+    def _group(self, i: int, spec) -> int:
+        """`import`/`const`/`var`/`type` at token i: one spec, or a `( … )` group of them; calls
+        spec(start, end) for each non-empty one and returns the index after the declaration."""
         toks = self.toks
         if i < len(toks) and toks[i].text == "(":
             close = matching(toks, i)
             j = i + 1
             while j < close:
                 end = stmt_end(toks, j, close)
-                self._import_spec(j, end)
+                if end > j:
+                    spec(j, end)
                 j = end + 1 if end < close and toks[end].text == ";" else max(end, j + 1)
             return close + 1
         end = stmt_end(toks, i, len(toks))
-        self._import_spec(i, end)
-        return end
+        spec(i, end)
+        return max(end, i + 1)
+
+    def _imports(self, i: int) -> int:
+        return self._group(i, self._import_spec)
 
     def _spec(self, a: int, b: int, kind: str) -> None:
         toks = self.toks
@@ -145,19 +151,7 @@ class GoFile:
                 self.specs[name] = Spec(kind, name, span, self)
 
     def _decl(self, i: int, kind: str) -> int:
-        toks = self.toks
-        if i < len(toks) and toks[i].text == "(":
-            close = matching(toks, i)
-            j = i + 1
-            while j < close:
-                end = stmt_end(toks, j, close)
-                if end > j:
-                    self._spec(j, end, kind)
-                j = end + 1 if end < close and toks[end].text == ";" else max(end, j + 1)
-            return close + 1
-        end = stmt_end(toks, i, len(toks))
-        self._spec(i, end, kind)
-        return max(end, i + 1)
+        return self._group(i, lambda a, b: self._spec(a, b, kind))
 
     def _func(self, i: int) -> int:
         toks, n = self.toks, len(self.toks)

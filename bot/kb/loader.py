@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,16 @@ class Facts:
             return False
         anchor = url.split("#", 1)[1] if "#" in url else None
         return anchor is None or anchor in page["anchors"]
+
+    @cached_property
+    def parent_keys(self) -> frozenset[str]:
+        """Every config key path that has sub-keys (computed once: config walks ask for each node)."""
+        out = set()
+        for key in self.config_keys:
+            for i, ch in enumerate(key):
+                if ch in ".[":
+                    out.add(key[:i])
+        return frozenset(out)
 
     def config_key(self, key: str) -> dict | None:
         """Look a key path up; concrete map keys and array indexes match their `<name>` / `[]` rows."""

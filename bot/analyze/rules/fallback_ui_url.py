@@ -19,14 +19,8 @@ from bot.kb.loader import KnowledgeBase
 from bot.models import Finding, KratosError, Snippet, Url
 
 FALLBACK = re.compile(r"https?://(?:www\.)?ory\.(?:sh|com)/kratos/docs/fallback/([a-z_]+)")
-FLOW_KEYS = {
-    "login": "selfservice.flows.login.ui_url",
-    "registration": "selfservice.flows.registration.ui_url",
-    "settings": "selfservice.flows.settings.ui_url",
-    "recovery": "selfservice.flows.recovery.ui_url",
-    "verification": "selfservice.flows.verification.ui_url",
-    "error": "selfservice.flows.error.ui_url",
-}
+# Kratos' fallback pages exist for these flows; each one's page is replaced by `selfservice.flows.<flow>.ui_url`.
+FALLBACK_FLOWS = ("login", "registration", "settings", "recovery", "verification", "error")
 
 
 def fallback_targets(ev: Evidence) -> list[tuple[str, str | None, str]]:
@@ -37,7 +31,7 @@ def fallback_targets(ev: Evidence) -> list[tuple[str, str | None, str]]:
     out: dict[str, tuple[str, str | None, str]] = {}
     for url in urls:
         m = FALLBACK.search(url)
-        if m is None or m.group(1) not in FLOW_KEYS:
+        if m is None or m.group(1) not in FALLBACK_FLOWS:
             continue
         rest = url[m.start() :].split()[0]
         flow_id = (parse_qs(urlsplit(rest).query).get("flow") or [None])[0]
@@ -48,14 +42,14 @@ def fallback_targets(ev: Evidence) -> list[tuple[str, str | None, str]]:
 @rule("fallback-ui-url")
 def check(ev: Evidence, kb: KnowledgeBase):
     for flow, flow_id, url in fallback_targets(ev):
-        key = FLOW_KEYS[flow]
+        key = f"selfservice.flows.{flow}.ui_url"
         row = kb.facts.config_key(key) or {}
         env = row.get("env_var", "")
         fixes = [
             f"Set `{key}` to the URL of your own {flow} page in the config Kratos runs with "
             f"(kratos.yml, the Helm values under `kratos.config`, or the env var `{env}`), then restart Kratos.",
         ]
-        if flow_id and flow in ("login", "registration", "settings", "recovery", "verification"):
+        if flow_id and flow != "error":  # the error page shows an error, it is no flow to continue
             fixes.append(
                 f"To continue this {flow} flow now: `GET /self-service/{flow}/flows?id={flow_id}` with the same "
                 "cookies (or session token), then submit the form to its `ui.action`."

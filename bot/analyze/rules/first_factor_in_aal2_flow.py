@@ -9,21 +9,17 @@ Fix: sign in with the password in a flow without `aal` (aal1); submit the second
 
 from __future__ import annotations
 
-from bot.analyze.evidence import Evidence, body_field, curl_endpoint, login_flow_origin
+from bot.analyze.evidence import Evidence, login_flow_origin, login_submits
 from bot.analyze.registry import rule
 from bot.kb.loader import KnowledgeBase
-from bot.models import Curl, Finding
+from bot.models import Finding
 
 FIRST_FACTORS = ("password", "oidc", "passkey", "identifier_first")
 
 
 @rule("first-factor-in-aal2-flow")
 def check(ev: Evidence, kb: KnowledgeBase):
-    for curl in ev.of(Curl):
-        endpoint = curl_endpoint(curl)
-        method = body_field(curl, "method")
-        if endpoint is None or endpoint.flow != "login" or endpoint.variant or method not in FIRST_FACTORS:
-            continue
+    for _curl, endpoint, method in login_submits(ev, FIRST_FACTORS):
         if login_flow_origin(ev, endpoint.query.get("flow"))[0] != "aal2":
             continue
         yield Finding(

@@ -11,11 +11,11 @@ message or from earlier turns (the create request, or a pasted flow's `requested
 
 from __future__ import annotations
 
-from bot.analyze.evidence import Evidence, body_field, curl_endpoint, login_flow_origin
+from bot.analyze.evidence import Evidence, body_field, login_flow_origin, login_submits
 from bot.analyze.flowkit import base_url, curl_lines, json_body
 from bot.analyze.registry import rule
 from bot.kb.loader import KnowledgeBase
-from bot.models import Curl, Finding, Snippet, UiMessage
+from bot.models import Finding, Snippet, UiMessage
 
 # webauthn is left out: with passwordless WebAuthn enabled it is a first factor (webauthn/login.go).
 SECOND_FACTORS = {"totp": "totp_code", "lookup_secret": "lookup_secret"}
@@ -51,11 +51,7 @@ def _steps(base: str, method: str, body2: str, api: bool) -> str:
 
 @rule("second-factor-in-aal1-flow")
 def check(ev: Evidence, kb: KnowledgeBase):
-    for curl in ev.of(Curl):
-        endpoint = curl_endpoint(curl)
-        method = body_field(curl, "method")
-        if endpoint is None or endpoint.flow != "login" or endpoint.variant or method not in SECOND_FACTORS:
-            continue
+    for curl, endpoint, method in login_submits(ev, SECOND_FACTORS):
         aal, seen, variant = login_flow_origin(ev, endpoint.query.get("flow"))
         if aal == "aal2":
             continue
