@@ -2,7 +2,8 @@
 
 Why: Kratos redirects (303) only requests that ask for HTML. A browser flow submitted with JSON gets a
 200 with the session and, in `continue_with`, an item `redirect_browser_to` holding the `return_to`
-target (selfservice/flow/login/hook.go): the app has to navigate there itself.
+target (selfservice/flow/login/hook.go:173, registration/hook.go:248; since v1.3.0, commit 99c945c92): the
+app has to navigate there itself. A login that needs aal2 answers 422 `browser_location_change_required`.
 Example: login flow created with `?return_to=http://localhost:3000/dashboard`, submitted with fetch → 200,
 "kratos never redirects".
 Fix: read `continue_with` and set `window.location` to the `redirect_browser_to` item.
@@ -42,9 +43,10 @@ def check(ev: Evidence, kb: KnowledgeBase):
             rule="spa-json-no-redirect",
             title="A JSON submit is never redirected: the `return_to` target comes back in `continue_with`",
             detail=(
-                "Kratos answers a browser flow submitted as JSON with 200 and the session instead of a 303; "
-                "the `return_to` target is the `redirect_browser_to` item of `continue_with`. The SPA "
-                "navigates there itself."
+                "Kratos answers a browser flow submitted as JSON with 200 and the session instead of a 303. "
+                "Since v1.3.0 the `return_to` target comes back as the `redirect_browser_to` item of "
+                "`continue_with`; before that there is no such item and the SPA uses its own target. Either way "
+                "the SPA navigates itself."
             ),
             fixes=("After the 200, read `continue_with` and set `window.location` to the `redirect_browser_to` item.",),
             entries=("topic.default-browser-return-url",),
