@@ -163,10 +163,10 @@ def text_matches(index: Index, artifacts, prose: str) -> list[Match]:
         queries.append(prose)
     out: list[Match] = []
     # Message texts with placeholders are recognised anywhere in the words, however long the message.
-    for query in [*queries, prose[:MAX_QUESTION]]:
-        for pattern, entry_id in index.error_reason_patterns:
-            if pattern.search(query[:MAX_QUESTION]):
-                out.append(Match(entry_id, 93, "format-text"))
+    texts = list(dict.fromkeys(q[:MAX_QUESTION] for q in [*queries, prose]))  # prose is often a query too
+    for pattern, entry_id in index.error_reason_patterns:
+        if any(pattern.search(text) for text in texts):
+            out.append(Match(entry_id, 93, "format-text"))
     for query in queries:
         q = utils.default_process(query[:600])
         candidates = index.text_tokens.candidates(q, TEXT_CANDIDATES, min_shared=min(3, len(q.split())))
