@@ -1,9 +1,10 @@
 """link-host-base-url: a link from a Kratos email points at an internal host (127.0.0.1, localhost, a
 container name) instead of the public domain.
 
-Why: the links in recovery and verification emails are built from `serve.public.base_url` (or the flow's
-courier base URL) (selfservice/strategy/link/sender.go). Unset, it defaults to the address Kratos listens
-on, so behind nginx or in Docker the mails carry `http://127.0.0.1:4433/...`.
+Why: the links in recovery and verification emails are built from `serve.public.base_url`
+(selfservice/strategy/link/sender.go:195, strategy/code/code_sender.go:411). Unset, it defaults to
+`https://<host name>:4433/` (http in dev mode), so in Docker the mails carry the container's name, and a
+base URL copied from a local setup carries `http://127.0.0.1:4433/...`.
 Example: `http://127.0.0.1:4433/self-service/recovery?flow=…&token=…` in a recovery email.
 Fix: set `serve.public.base_url` to the public URL users reach Kratos at (with the proxy's path prefix).
 """
@@ -34,8 +35,8 @@ def check(ev: Evidence, kb: KnowledgeBase):
             title=f"The {m.group(1)} link points at `{host}`: `serve.public.base_url` is not the public URL",
             detail=(
                 f"Kratos builds the links in its emails from `serve.public.base_url`. `{host}` is an internal "
-                "address, so the base URL is unset (Kratos then uses the address it listens on) or set to the "
-                "internal one."
+                "address, so the base URL is unset (Kratos then uses its own host name and port 4433) or set to "
+                "an internal one."
             ),
             fixes=(
                 "Set `serve.public.base_url` to the URL users reach Kratos at, e.g. "

@@ -18,9 +18,11 @@ from bot.analyze.requestkit import api_request
 from bot.kb.loader import KnowledgeBase
 from bot.models import Curl, Finding, Patch
 
-# The prefixes of the hash formats Kratos recognises (hash/hash_comparator.go supportedHashers).
+# The prefixes of the hash formats Kratos recognises (hash/hash_comparator.go:401-414), plus the plain
+# Unix crypt ones ($1$, $5$, $6$), which Kratos cannot import but which are certainly not clear text.
 _HASH = re.compile(
-    r"^(?:\$(?:1|5|6|2[abxy]?|argon2(?:id|i)|pbkdf2-\w+|scrypt|sha\d*|md5|hmac|firescrypt)\$|\{SSHA\d*\})"
+    r"^(?:\$(?:2[abxyz]?|argon2id|argon2i|pbkdf2-sha\d{1,3}|scrypt|sha(?:1|256|512)|sha(?:256|512)-crypt|md5|"
+    r"md5-crypt|hmac-\w+|firescrypt|1|5|6)\$|\{SSHA(?:256|512)?\})"
 )
 
 
