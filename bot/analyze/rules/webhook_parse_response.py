@@ -6,11 +6,13 @@ silently. The traits under `identity` then replace all traits (not merged), and 
 the identity schema again, so a new trait must exist in the schema.
 Example: hook config with `response: {parse: true}`, webhook answering `{"traits": {"customer_id": "c1"}}`.
 Fix: answer `{"identity": {"traits": {…all traits…}}}` and define new traits in the schema.
+Fires only when the user says the returned data was not applied (traits not saved, ignored, …).
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from bot.analyze.configkit import walk
 from bot.analyze.evidence import Evidence
@@ -23,8 +25,16 @@ def _parsing_hook(kb: KnowledgeBase, config: dict) -> bool:
     return any(node.path[-2:] == ("response", "parse") and node.value is True for node in walk(kb.facts, config))
 
 
+# The symptom: what the webhook returned did not end up on the identity.
+_NOT_APPLIED = re.compile(
+    r"(?i)\b(traits?|not (?:saved|updated|applied|stored|set)|ignor\w*|no effect|never (?:saved|set))\b"
+)
+
+
 @rule("webhook-parse-response")
 def check(ev: Evidence, kb: KnowledgeBase):
+    if not _NOT_APPLIED.search(ev.prose):
+        return
     if not any(_parsing_hook(kb, c.config) for c in ev.of(KratosConfig) + ev.earlier(KratosConfig)):
         return
     example = {"identity": {"traits": {"email": "jane@example.com", "customer_id": "c1"}}}
