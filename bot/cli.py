@@ -47,7 +47,7 @@ def cmd_chat(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from bot.evaluate import evaluate_file
+    from bot.evaluate import detail_table, evaluate_file
 
     triage = _triage(args)
     results = []
@@ -68,6 +68,8 @@ def cmd_eval(args) -> int:
         if args.verbose and not r.ok:
             print("    reply:\n" + "\n".join("      " + x for x in r.reply.split("\n")))
     passed = sum(r.ok for r in results)
+    if args.detail:
+        print(detail_table(results))
     print(f"{passed}/{len(results)} turns passed")
     return 0 if passed == len(results) else 1
 
@@ -243,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="score case files (expectations YAML) or folders of them")
     ev.add_argument("files", nargs="+")
     ev.add_argument("-v", "--verbose", action="store_true", help="print the reply of failing turns")
+    ev.add_argument(
+        "--detail", action="store_true", help="pass rate by category and by confidence, and reply lengths"
+    )
     ev.set_defaults(func=cmd_eval)
 
     kb = sub.add_parser("kb", help="knowledge base tools")
