@@ -108,7 +108,7 @@ class Triage:
                 focus = previous.artifacts + focus
                 carried = True
 
-        ev = Evidence(focus=focus, prose=extraction.prose, history=history, carried=carried)
+        ev = Evidence(focus=focus, prose=extraction.prose, history=history, carried=carried, text=message.text)
         findings = analyze(ev, self.kb)
         mark = _clock(timings, "analyze", mark)
         matches = exact_matches(self.index, focus, extraction.prose)

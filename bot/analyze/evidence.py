@@ -20,6 +20,7 @@ class Evidence:
     prose: str
     history: tuple[Turn, ...] = ()
     carried: bool = False  # focus came from an earlier turn
+    text: str = ""  # the whole message, pastes included (versions hide in image tags and tool output)
 
     def of(self, kind: type) -> list:
         return [a for a in self.focus if isinstance(a, kind)]

@@ -2,7 +2,8 @@
 
 Why: users copy configs and requests from current docs while running an older release; Kratos then
 rejects the key, answers 404 for the endpoint or no strategy takes the `method`. When the thread names a
-version (prose "kratos v1.0.0", an image tag `oryd/kratos:v0.13.0`, a `version:` key in kratos.yml), each
+version (an image tag `oryd/kratos:v0.13.0`, `kratos version` output, "we run kratos v1.0.0", the target of an
+upgrade, a `version:` key in kratos.yml; never a Go module path or a release it "used to" work with), each
 config key, endpoint, `method` and message id in the paste is checked against the first release that has
 it, computed from the release tags of ory/kratos (knowledge/facts/versions.json, scripts/gen_versions.py).
 Example: `selfservice.methods.code.passwordless_enabled` with Kratos v1.0.0 (the key arrived in v1.1.0).
@@ -17,12 +18,10 @@ from bot.analyze.configkit import walk
 from bot.analyze.evidence import Evidence, body_field, curl_endpoint
 from bot.analyze.registry import rule
 from bot.analyze.requestkit import api_request, endpoint_key
+from bot.extract.version import running_version
 from bot.kb.loader import KnowledgeBase
 from bot.models import Curl, Finding, KratosConfig, KratosError, UiMessage
 
-_VERSION = re.compile(
-    r"(?i)(?:kratos[\s:@/-]{0,12}(?:version\s*)?|version\s*:?\s*|\bv)(v?\d{1,2}\.\d{1,2}(?:\.\d{1,2})?(?:-[a-z]+(?:\.\d+)?)?)\b"
-)
 MAX_FINDINGS = 4
 
 
@@ -36,15 +35,22 @@ def _key(tag: str) -> tuple:
 
 
 def named_version(ev: Evidence) -> str | None:
+    """The release the user runs: from evidence in this message (bot/extract/version.py), a `version:`
+    key in the pasted kratos.yml, or else an earlier turn of the thread."""
+    claim = running_version(ev.text or ev.prose)
+    if claim is not None and claim.strength >= 3:
+        return claim.version
     for config in ev.of(KratosConfig) + ev.earlier(KratosConfig):
         version = config.config.get("version")
-        if isinstance(version, str) and _key(version) != (0,):
+        # Three parts: docker-compose's `version: '3.8'` is not a Kratos release.
+        if isinstance(version, str) and re.fullmatch(r"v?\d+\.\d+\.\d+(?:-[\w.]+)?", version):
             return version if version.startswith("v") else "v" + version
-    for text in [ev.prose] + [t.prose for t in reversed(ev.history)]:
-        m = _VERSION.search(text)
-        if m:
-            v = m.group(1)
-            return v if v.lower().startswith("v") else "v" + v
+    if claim is not None:
+        return claim.version
+    for turn in reversed(ev.history):
+        claim = running_version(turn.prose)
+        if claim is not None:
+            return claim.version
     return None
 
 
