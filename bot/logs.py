@@ -22,12 +22,48 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str)
 
 
+OWN_LOGGERS = ("kratos_bot", "bot")
+BOLT_LOGGER = "kratos_bot.bolt"
+
+
+def bolt_logger() -> logging.Logger:
+    """The logger to hand slack_bolt's AsyncApp. Bolt gives each of its middlewares and listener runners a
+    logger whose level is copied from this one at start-up (from the root logger's without it), so pinning
+    the `slack_bolt` parent has no effect; this one stays at WARNING whatever LOG_LEVEL says."""
+    logger = logging.getLogger(BOLT_LOGGER)
+    logger.setLevel(logging.WARNING)
+    return logger
+
+
+def _own(name: str) -> bool:
+    return any(name == own or name.startswith(own + ".") for own in OWN_LOGGERS) and name != BOLT_LOGGER
+
+
+class LibraryBodyFilter(logging.Filter):
+    """The last line behind bolt_logger(): libraries (slack_bolt, slack_sdk, aiohttp, redis) print request
+    and response bodies in their DEBUG and INFO lines and inside the parentheses of some warnings
+    ("Unhandled request ({body})"). Below WARNING their records are dropped; from WARNING up only the text
+    before the first bracket is kept. Our own loggers never put message text in a record, so they pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _own(record.name):
+            return True
+        if record.levelno < logging.WARNING:
+            return False
+        message = record.getMessage()
+        cut = min((i for i in (message.find(c) for c in "({[\n") if i >= 0), default=len(message))
+        if cut < len(message):
+            record.msg, record.args = message[:cut].rstrip(" :,") + " (details withheld)", None
+        return True
+
+
 def configure(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(LibraryBodyFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # slack_bolt logs every request body at DEBUG; keep it at WARNING so no message text reaches the logs.
+    bolt_logger()
     for noisy in ("slack_bolt", "slack_sdk", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

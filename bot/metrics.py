@@ -5,6 +5,18 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 STAGES = ("normalize", "extract", "analyze", "match", "compose")
+# Slack's documented X-Slack-Retry-Reason values. The header is not signed, so anything else is "other":
+# a free-form label would let any sender grow /metrics without bound.
+RETRY_REASONS = frozenset(
+    {"http_timeout", "too_many_redirects", "connection_failed", "ssl_error", "http_error", "unknown_error"}
+)
+
+
+def retry_reason(header: str) -> str:
+    """The metrics label for an X-Slack-Retry-Reason header value: one of RETRY_REASONS, "unknown" or "other"."""
+    if not header:
+        return "unknown"
+    return header if header in RETRY_REASONS else "other"
 
 
 class Metrics:
@@ -24,6 +36,12 @@ class Metrics:
         self.feedback = Counter("kratos_bot_feedback", "Feedback clicks", ["value"], registry=r)
         self.state_errors = Counter("kratos_bot_state_errors", "State store errors", registry=r)
         self.reloads = Counter("kratos_bot_knowledge_reloads", "Knowledge reloads", ["result"], registry=r)
+        self.refused = Counter(
+            "kratos_bot_requests_refused",
+            "HTTP requests to /slack/events refused before reaching the app, by reason",
+            ["reason"],
+            registry=r,
+        )
         self.stage = Histogram(
             "kratos_bot_stage_seconds",
             "Pipeline stage latency",

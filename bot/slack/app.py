@@ -23,7 +23,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.feedback import answer_record, feedback_record
 from bot.kb.loader import KnowledgeError, load_knowledge
-from bot.metrics import Metrics
+from bot.logs import bolt_logger
+from bot.metrics import Metrics, retry_reason
 from bot.pipeline import Triage
 from bot.slack.files import file_texts
 from bot.slack.inbound import ANSWERABLE_SUBTYPES, Inbound, from_event, from_shortcut
@@ -174,6 +175,9 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
     app = AsyncApp(
         client=client or web_client(settings),
         signing_secret=settings.signing_secret,
+        # Bolt's loggers copy their level from this one (from the root logger without it), and at INFO or
+        # DEBUG they print whole request bodies: bad signatures, unhandled requests, listener arguments.
+        logger=bolt_logger(),
         # Socket Mode requests are not signed; HTTP mode requests are checked (401 on a bad signature).
         request_verification_enabled=not settings.socket_mode,
     )
@@ -188,7 +192,7 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
         retry = _header(req, "x-slack-retry-num")
         fields = {"event_id": event_id, "kind": kind, "retry": int(retry) if retry.isdigit() else None}
         if retry:
-            reason = _header(req, "x-slack-retry-reason") or "unknown"
+            reason = retry_reason(_header(req, "x-slack-retry-reason"))
             rt.metrics.retries.labels(reason=reason).inc()
             fields["retry_reason"] = reason
         if event_id:

@@ -1,19 +1,36 @@
 """`kratos-bot serve`: run the Slack app in Socket Mode (SLACK_APP_TOKEN set) or HTTP mode (POST
-/slack/events on PORT), with /healthz, /readyz, /metrics and an admin-only knowledge reload."""
+/slack/events on PORT), with /healthz, /readyz, /metrics and an admin-only knowledge reload (on PORT, or on
+OPS_PORT when that is set).
+
+HTTP mode is an open port, so the events endpoint refuses what it can before reading a byte of the body
+(missing or misshaped signature headers, a stale timestamp, no or too large Content-Length), reads the rest
+with a deadline and within a memory budget shared by all connections, checks the signature itself and
+answers junk with a 4xx. Refusals are counted and summarised in the log once per interval, never with
+their bodies."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
+import hashlib
 import hmac
 import logging
+import re
 import signal
+import threading
+import time
+from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from aiohttp.http_exceptions import HttpProcessingError
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.kb.loader import load_knowledge
+from bot.metrics import Metrics
 from bot.pipeline import Triage
 from bot.slack.app import Runtime, build_app, web_client
 from bot.slack.settings import Settings
@@ -23,6 +40,23 @@ log = logging.getLogger("kratos_bot.slack")
 EVENTS_PATH = "/slack/events"
 RELOAD_PATH = "/admin/reload"
 
+MAX_BODY = 2 * 1024 * 1024  # far above any Slack payload
+# Request bodies being read or dispatched at once, all connections together. Slack's payloads are a few
+# KiB, so this only ever fills with bodies nobody signed; those then get 503 instead of our memory.
+BODY_BUDGET = 16 * 1024 * 1024
+BODY_TIMEOUT = 5.0  # Slack sends the whole body at once; it gives up on us after 3 s anyway
+# aiohttp closes a connection that has not delivered a complete request line and headers this long after
+# opening it, or after its previous response: idle keep-alive and slow-header senders alike.
+IDLE_TIMEOUT = 15.0
+LINGER = 2.0  # after refusing a body unread, how long aiohttp drains (and discards) it before closing
+SIGNATURE_WINDOW = 300  # seconds, as Slack's own verifiers allow
+REFUSAL_LOG_INTERVAL = 60.0
+AUTH_CHECK_INTERVAL = 30.0  # /readyz asks Slack's auth.test at most this often while it is failing
+
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+_TIMESTAMP = re.compile(r"[0-9]{1,15}")
+_reload_lock = threading.Lock()  # a thread lock: reloads run in worker threads, possibly from several loops
+
 
 def create(settings: Settings, triage: Triage | None = None) -> tuple[AsyncApp, Runtime]:
     state = open_state(settings.state_url, settings.feedback_path, settings.thread_ttl)
@@ -30,13 +64,85 @@ def create(settings: Settings, triage: Triage | None = None) -> tuple[AsyncApp, 
     return build_app(rt, web_client(settings)), rt
 
 
+def precheck(headers: Mapping[str, str], content_length: int | None, now: float) -> tuple[int, str] | None:
+    """What to refuse from the headers alone, before the body is read: (status, reason), or None."""
+    signature = headers.get("X-Slack-Signature", "")
+    timestamp = headers.get("X-Slack-Request-Timestamp", "")
+    if not signature or not timestamp:
+        return 401, "unsigned"
+    if not _SIGNATURE.fullmatch(signature):
+        return 401, "bad_signature"
+    if not _TIMESTAMP.fullmatch(timestamp):
+        return 400, "bad_timestamp"
+    if abs(now - int(timestamp)) > SIGNATURE_WINDOW:
+        return 401, "stale"
+    if content_length is None:
+        return 411, "no_length"
+    if content_length > MAX_BODY:
+        return 413, "too_large"
+    return None
+
+
+def signature_ok(secret: str, body: bytes, timestamp: str, signature: str) -> bool:
+    """Slack's v0 request signature over the raw bytes. (slack_sdk's SignatureVerifier decodes the body as
+    UTF-8 first and raises on anything else, which would turn unsigned junk into a 500.)"""
+    digest = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(f"v0={digest}".encode(), signature.encode())
+
+
+async def reload_knowledge(rt: Runtime) -> bool:
+    """Load the knowledge in a worker thread (it takes about half a second) so acks go on meanwhile;
+    Runtime.reload swaps the pipeline in one assignment at the end."""
+
+    def locked() -> bool:
+        with _reload_lock:
+            return rt.reload()
+
+    return await asyncio.to_thread(locked)
+
+
+class Refusals:
+    """Counts refused requests (a metric per reason) and logs one summary line per interval, so a flood of
+    bad requests costs a counter increment each, not a log line each."""
+
+    def __init__(self, metrics: Metrics, interval: float = REFUSAL_LOG_INTERVAL) -> None:
+        self.metrics = metrics
+        self.interval = interval
+        self.pending: collections.Counter[str] = collections.Counter()
+        self.last = float("-inf")
+
+    def note(self, reason: str) -> None:
+        self.metrics.refused.labels(reason=reason).inc()
+        self.pending[reason] += 1
+        if time.monotonic() - self.last >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        self.last = time.monotonic()
+        log.warning(
+            "refused %d request(s) to %s since the last summary",
+            sum(self.pending.values()),
+            EVENTS_PATH,
+            extra={"fields": {"refused": dict(self.pending)}},
+        )
+        self.pending.clear()
+
+
 def ops_routes(app: AsyncApp, rt: Runtime) -> list[web.RouteDef]:
+    last_auth_check = float("-inf")
+
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
     async def readyz(request: web.Request) -> web.Response:
+        nonlocal last_auth_check
         checks = {"knowledge": bool(rt.triage.kb.entries), "state": await rt.state.ping(), "slack": rt.slack_ok}
-        if not checks["slack"]:
+        now = time.monotonic()
+        # Anyone who can reach the port can GET this; they must not be able to make us call Slack per request.
+        if not checks["slack"] and now - last_auth_check >= AUTH_CHECK_INTERVAL:
+            last_auth_check = now
             try:
                 auth = await asyncio.wait_for(app.client.auth_test(), timeout=3)
                 rt.bot_user_id = rt.bot_user_id or auth.get("user_id", "")
@@ -50,10 +156,12 @@ def ops_routes(app: AsyncApp, rt: Runtime) -> list[web.RouteDef]:
 
     async def reload(request: web.Request) -> web.Response:
         token = rt.settings.admin_token
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if not token or not hmac.compare_digest(given, token):
+        header = request.headers.get("Authorization", "")
+        given = header[len("Bearer ") :] if header.startswith("Bearer ") else ""
+        # Bytes: compare_digest refuses str with non-ASCII characters (a TypeError, i.e. a 500).
+        if not token or not given or not hmac.compare_digest(given.encode(errors="replace"), token.encode()):
             return web.json_response({"error": "forbidden"}, status=403)
-        ok = rt.reload()
+        ok = await reload_knowledge(rt)
         return web.json_response({"reloaded": ok}, status=200 if ok else 422)
 
     return [
@@ -64,36 +172,135 @@ def ops_routes(app: AsyncApp, rt: Runtime) -> list[web.RouteDef]:
     ]
 
 
-def http_app(app: AsyncApp, rt: Runtime, with_events: bool = True) -> web.Application:
-    async def events(request: web.Request) -> web.Response:
-        try:
-            bolt_request = await to_bolt_request(request)
-        except (ValueError, UnicodeDecodeError) as exc:  # a body that is not JSON or form data
-            rt.metrics.events.labels(kind="malformed").inc()
-            log.warning("malformed event body refused: %s", type(exc).__name__)
-            return web.json_response({"error": "malformed body"}, status=400)
-        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+def events_route(app: AsyncApp, rt: Runtime, refusals: Refusals) -> web.RouteDef:
+    secret = rt.settings.signing_secret or ""
+    in_flight = 0  # bytes of bodies reserved against BODY_BUDGET
 
-    web_app = web.Application(client_max_size=2 * 1024 * 1024)
-    web_app.add_routes(ops_routes(app, rt) + ([web.post(EVENTS_PATH, events)] if with_events else []))
+    def refuse(status: int, reason: str) -> web.Response:
+        refusals.note(reason)
+        response = web.json_response({"error": reason}, status=status)
+        response.force_close()  # an unread body makes the connection useless for another request
+        return response
+
+    async def events(request: web.Request) -> web.Response:
+        nonlocal in_flight
+        headers = request.headers
+        try:
+            length = request.content_length
+        except ValueError:  # aiohttp rejects most bad Content-Length values itself; this is the rest
+            length = None
+        refusal = precheck(headers, length, time.time())
+        if refusal is not None:
+            return refuse(*refusal)
+        assert length is not None
+        if in_flight + length > BODY_BUDGET:
+            return refuse(503, "busy")
+        in_flight += length
+        try:
+            try:
+                raw = await asyncio.wait_for(request.read(), BODY_TIMEOUT)
+            except TimeoutError:
+                return refuse(408, "read_timeout")
+            except (HttpProcessingError, web.HTTPException, ConnectionError, OSError):
+                return refuse(400, "incomplete")
+            timestamp, signature = headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"]
+            if not secret or not signature_ok(secret, raw, timestamp, signature):
+                return refuse(401, "bad_signature")
+            try:
+                bolt_request = AsyncBoltRequest(body=raw.decode("utf-8"), query=request.query_string, headers=headers)
+                parsed = isinstance(bolt_request.body, dict)
+                error = "" if parsed else "not an object"
+            # Bolt's parser fails in many ways on junk (`[]`, `null`, 100k nested brackets, bad UTF-8); all
+            # of them mean the same: this signed body is no Slack payload.
+            except (ValueError, RecursionError, TypeError, AttributeError, KeyError) as exc:
+                parsed, error = False, type(exc).__name__
+            if not parsed:
+                rt.metrics.events.labels(kind="malformed").inc()
+                log.warning("malformed event body refused: %s", error)
+                return web.json_response({"error": "malformed body"}, status=400)
+            return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+        finally:
+            in_flight -= length
+
+    return web.post(EVENTS_PATH, events)
+
+
+def http_app(
+    app: AsyncApp,
+    rt: Runtime,
+    with_events: bool = True,
+    with_ops: bool = True,
+    *,
+    refusal_interval: float = REFUSAL_LOG_INTERVAL,
+) -> web.Application:
+    """The aiohttp application: /slack/events (with_events) and /readyz, /metrics, /admin/reload (with_ops);
+    /healthz always."""
+    web_app = web.Application(client_max_size=MAX_BODY)
+    routes = ops_routes(app, rt)
+    if not with_ops:
+        routes = [r for r in routes if r.path == "/healthz"]
+    if with_events:
+        refusals = Refusals(rt.metrics, refusal_interval)
+        routes.append(events_route(app, rt, refusals))
+
+        async def summaries(_: web.Application) -> AsyncIterator[None]:
+            async def every_interval() -> None:
+                while True:
+                    await asyncio.sleep(refusal_interval)
+                    refusals.flush()
+
+            task = asyncio.create_task(every_interval())
+            yield
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            refusals.flush()
+
+        web_app.cleanup_ctx.append(summaries)
+    web_app.add_routes(routes)
     return web_app
+
+
+def app_runner(web_app: web.Application) -> web.AppRunner:
+    """The runner with the connection limits an open port needs (no access log: it would log every flood)."""
+    return web.AppRunner(web_app, access_log=None, keepalive_timeout=IDLE_TIMEOUT, lingering_time=LINGER)
 
 
 def socket_handler(app: AsyncApp, settings: Settings) -> AsyncSocketModeHandler:
     return AsyncSocketModeHandler(app, settings.app_token, web_client=app.client)
 
 
+def _sites(app: AsyncApp, rt: Runtime, settings: Settings) -> list[tuple[web.Application, int]]:
+    if settings.socket_mode:
+        return [(http_app(app, rt, with_events=False), settings.ops_port or settings.health_port)]
+    if settings.ops_port:
+        return [
+            (http_app(app, rt, with_ops=False), settings.port),
+            (http_app(app, rt, with_events=False), settings.ops_port),
+        ]
+    return [(http_app(app, rt), settings.port)]
+
+
 async def _serve(settings: Settings) -> None:
     app, rt = create(settings)
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGHUP, rt.reload)
+    reloads: set[asyncio.Task] = set()
+
+    def on_sighup() -> None:
+        task = asyncio.create_task(reload_knowledge(rt))
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, on_sighup)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    port = settings.health_port if settings.socket_mode else settings.port
-    runner = web.AppRunner(http_app(app, rt, with_events=not settings.socket_mode), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "0.0.0.0", port).start()
+    runners = []
+    for web_app, port in _sites(app, rt, settings):
+        runner = app_runner(web_app)
+        await runner.setup()
+        await web.TCPSite(runner, "0.0.0.0", port).start()
+        runners.append(runner)
     handler = None
     if settings.socket_mode:
         handler = socket_handler(app, settings)
@@ -102,19 +309,22 @@ async def _serve(settings: Settings) -> None:
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({connect, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if connect.done() and connect.exception() is None:
-            log.info("connected in Socket Mode; health on port %s", port)
+            log.info("connected in Socket Mode; health on port %s", settings.ops_port or settings.health_port)
         elif connect.done():
             log.error("Socket Mode connection failed: %s", connect.exception())
             stop.set()
         else:
             connect.cancel()
             log.info("stopped while connecting to Slack")
+    elif settings.ops_port:
+        log.info("serving HTTP mode on port %s, operations on port %s", settings.port, settings.ops_port)
     else:
-        log.info("serving HTTP mode on port %s", port)
+        log.info("serving HTTP mode on port %s", settings.port)
     await stop.wait()
     if handler is not None:
         await handler.close_async()
-    await runner.cleanup()
+    for runner in runners:
+        await runner.cleanup()
     await rt.state.close()
 
 

@@ -28,6 +28,9 @@ class Settings:
     state_url: str = "memory://"
     thread_ttl: float = 7 * 24 * 3600
     health_port: int = 8080  # Socket Mode only: /healthz, /readyz, /metrics (HTTP mode serves them on PORT)
+    # HTTP mode: when set, /readyz, /metrics and /admin/* move here and PORT serves only /slack/events and
+    # /healthz, so the port exposed to Slack does not also expose operations.
+    ops_port: int | None = None
     admin_token: str | None = None  # enables POST /admin/reload (kratos-bot kb reload)
     slack_timeout: int = 10  # seconds per Web API call before it counts as failed (then retried, bounded)
 
@@ -86,6 +89,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         api_url = api_url if api_url.endswith("/") else api_url + "/"
     port = _port(env, "PORT", "3000")
     health_port = _port(env, "HEALTH_PORT", "8080")
+    ops_port = _port(env, "OPS_PORT", "") if env.get("OPS_PORT") else None
+    if ops_port is not None and app_token is None and ops_port == port:
+        raise SettingsError(f"OPS_PORT must differ from PORT ({port}); unset it to serve everything on PORT")
     state_url = env.get("STATE_URL") or "memory://"
     if urlsplit(state_url).scheme not in ("memory", "sqlite", "redis", "rediss", "unix"):
         raise SettingsError(f"STATE_URL must start with memory://, sqlite:/// or redis://, not {state_url!r}")
@@ -105,6 +111,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         state_url=state_url,
         thread_ttl=float(raw_ttl),
         health_port=health_port,
+        ops_port=ops_port,
         admin_token=env.get("KRATOS_BOT_ADMIN_TOKEN") or None,
         slack_timeout=_seconds(env, "KRATOS_BOT_SLACK_TIMEOUT", "10"),
     )
