@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.extract import startup_output
 from bot.extract.classify import EnvNames, classify_json, find_env_config, find_yaml_configs
 from bot.extract.curl import find_curls
 from bot.extract.http import find_js_requests, find_raw_http
@@ -130,6 +131,8 @@ def extract(message: Normalized, env: EnvNames | None = None) -> Extraction:
     artifacts.extend(mentioned)
     artifacts.extend(_unplaced_bodies(bodies, mentioned, artifacts))
 
+    # Kratos' own start-up report (`serve.admin: map[…]  ^-- …`) is explained by a rule, not linted as config.
+    rest = _blank(rest, startup_output.spans(rest))
     configs, config_spans = find_yaml_configs(rest)
     artifacts.extend(configs)
     rest = _blank(rest, config_spans)

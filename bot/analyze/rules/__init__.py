@@ -42,6 +42,7 @@ from bot.analyze.rules import (  # noqa: F401  (imported for their @rule registr
     set_cookie_attributes,
     spa_cross_origin,
     spa_json_no_redirect,
+    startup_validation,
     ui_message_context,
     version_support,
     webhook_parse_response,

@@ -12,53 +12,15 @@ Fix: upgrade to the release named, or use what the running release offers.
 
 from __future__ import annotations
 
-import re
-
 from bot.analyze.configkit import walk
 from bot.analyze.evidence import Evidence, body_field, curl_endpoint
 from bot.analyze.registry import rule
 from bot.analyze.requestkit import api_request, endpoint_key
-from bot.extract.version import running_version
+from bot.analyze.versionkit import first_release, named_version, release_key
 from bot.kb.loader import KnowledgeBase
 from bot.models import Curl, Finding, KratosConfig, KratosError, UiMessage
 
 MAX_FINDINGS = 4
-
-
-def _key(tag: str) -> tuple:
-    m = re.match(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:-([a-z]+)\.?(\d+)?)?", tag)
-    if not m:
-        return (0,)
-    major, minor, patch = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
-    pre = (0, m.group(4), int(m.group(5) or 0)) if m.group(4) else (1, "", 0)
-    return (major, minor, patch, pre)
-
-
-def named_version(ev: Evidence) -> str | None:
-    """The release the user runs: from evidence in this message (bot/extract/version.py), a `version:`
-    key in the pasted kratos.yml, or else an earlier turn of the thread."""
-    claim = running_version(ev.text or ev.prose)
-    if claim is not None and claim.strength >= 3:
-        return claim.version
-    for config in ev.of(KratosConfig) + ev.earlier(KratosConfig):
-        version = config.config.get("version")
-        # Three parts: docker-compose's `version: '3.8'` is not a Kratos release.
-        if isinstance(version, str) and re.fullmatch(r"v?\d+\.\d+\.\d+(?:-[\w.]+)?", version):
-            return version if version.startswith("v") else "v" + version
-    if claim is not None:
-        return claim.version
-    for turn in reversed(ev.history):
-        claim = running_version(turn.prose)
-        if claim is not None:
-            return claim.version
-    return None
-
-
-def _release(since: str, tags: list[str]) -> str:
-    """The first published release at or after `since` (`.pre.N` tags are build pins, not releases)."""
-    if since not in tags:
-        return since
-    return next((t for t in tags[tags.index(since) :] if ".pre." not in t and "+" not in t), since)
 
 
 def _items(ev: Evidence, kb: KnowledgeBase) -> list[tuple[str, str, str]]:
@@ -88,18 +50,14 @@ def _items(ev: Evidence, kb: KnowledgeBase) -> list[tuple[str, str, str]]:
 
 @rule("version-support")
 def check(ev: Evidence, kb: KnowledgeBase):
-    versions = kb.facts.versions
     running = named_version(ev)
-    if not versions or not running:
+    if not kb.facts.versions or not running:
         return
-    first = versions.get("first_release", {})
-    coverage = versions.get("coverage", {})
     count = 0
     for kind, item, label in dict.fromkeys(_items(ev, kb)):
-        since = first.get(kind, {}).get(item)
-        if since is None or since == coverage.get(kind) or _key(since) <= _key(running):
+        since = first_release(kb, kind, item)
+        if since is None or release_key(since) <= release_key(running):
             continue
-        since = _release(since, versions.get("tags", []))
         count += 1
         if count > MAX_FINDINGS:
             break
