@@ -11,6 +11,7 @@ from bot.extract.classify import EnvNames, classify_json, find_env_config, find_
 from bot.extract.curl import find_curls
 from bot.extract.http import find_js_requests, find_raw_http
 from bot.extract.jsonblobs import find_json
+from bot.extract.masking import mask_artifacts
 from bot.extract.secrets import LIVE_KINDS, SecretHit, find_secrets
 from bot.models import Artifact, Curl, Flow, FlowId, Secret, UiMessage, Url
 from bot.normalize import Normalized, prose
@@ -154,7 +155,12 @@ def extract(message: Normalized, env: EnvNames | None = None) -> Extraction:
             known_ui.add(number)
             artifacts.append(UiMessage(id=number, text=""))
 
+    # Secrets are masked in the artifacts before anything reads them: rules, corrections, the reply and the
+    # thread memory only ever see masked values. The text patterns stay as the last line behind them.
+    artifacts, structural = mask_artifacts(artifacts)
     hits = find_secrets(text)
+    known = {h.value for h in hits}
+    hits += [h for h in structural if h.value not in known]
     artifacts.extend(Secret(secret_kind=h.kind, masked=h.masked, name=h.name) for h in hits)
     words = prose(_URL.sub(" ", rest))
     return Extraction(artifacts=tuple(artifacts), prose=words, secrets=tuple(hits))

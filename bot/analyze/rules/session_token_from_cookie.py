@@ -16,8 +16,9 @@ from bot.analyze.registry import rule
 from bot.kb.loader import KnowledgeBase
 from bot.models import Curl, Finding, Patch
 
-# The cookie starts with the base64 of a Unix timestamp ("1700000000|…" -> "MTcwMDAw…").
-_COOKIE_VALUE = re.compile(r"^MT[A-Za-z0-9_=-]{20,}")
+# The cookie starts with the base64 of a Unix timestamp ("1700000000|…" -> "MTcwMDAw…"). The header value
+# arrives masked (bot.extract.masking keeps the first four characters of a long token).
+_COOKIE_VALUE = re.compile(r"^MT(?:[A-Za-z0-9_=-]{20,}|[A-Za-z0-9_=-]{2}…\*{4}$)")
 
 
 @rule("session-token-from-cookie")
