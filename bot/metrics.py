@@ -32,7 +32,18 @@ class Metrics:
         )
         self.replies = Counter("kratos_bot_replies_posted", "Replies posted", ["confidence"], registry=r)
         self.unanswered = Counter("kratos_bot_unanswered", "Replies with no match (confidence none)", registry=r)
-        self.post_failures = Counter("kratos_bot_post_failures", "Replies that could not be posted", registry=r)
+        self.post_failures = Counter(
+            "kratos_bot_post_failures", "Reply posts that failed (retried from the outbox unless given up)", registry=r
+        )
+        self.retries_scheduled = Counter(
+            "kratos_bot_outbox_retries", "Reply posts put back in the outbox for a later attempt", registry=r
+        )
+        self.given_up = Counter(
+            "kratos_bot_outbox_given_up",
+            "Replies never posted: permanent error, too old, or no outbox to retry from",
+            ["reason"],
+            registry=r,
+        )
         self.feedback = Counter("kratos_bot_feedback", "Feedback clicks", ["value"], registry=r)
         self.state_errors = Counter("kratos_bot_state_errors", "State store errors", registry=r)
         self.reloads = Counter("kratos_bot_knowledge_reloads", "Knowledge reloads", ["result"], registry=r)

@@ -1,6 +1,7 @@
 """The slack_bolt AsyncApp: listeners for mentions, DMs, thread follow-ups, the message shortcut, the
 /kratos command and the buttons. Each listener turns the payload into an `Inbound`, runs the triage
-pipeline and posts the reply; Bolt has already acknowledged the request by then."""
+pipeline and hands the reply to the outbox (bot/slack/outbox.py), which posts it and retries what Slack did
+not take; Bolt has already acknowledged the request by then."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from bot.slack.messages import (
     messages,
     post_button,
 )
+from bot.slack.outbox import Outbox, channel_item, ephemeral_item
 from bot.slack.settings import Settings
 from bot.state import State, StateError
 
@@ -46,7 +48,7 @@ COMMAND = "/kratos"
 
 @dataclass
 class Runtime:
-    """What the listeners share: the pipeline (swapped on reload), the state store, metrics."""
+    """What the listeners share: the pipeline (swapped on reload), the state store, metrics, the outbox."""
 
     settings: Settings
     triage: Triage
@@ -54,6 +56,13 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     bot_user_id: str = ""
     slack_ok: bool = False  # auth.test answered ok at least once
+    outbox: Outbox = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Its own client: the outbox honours Retry-After itself, by rescheduling, instead of sleeping in the
+        # call. The lease covers one attempt: a timeout per call, and the client's bounded retries.
+        client = web_client(self.settings, rate_limit_retries=0)
+        self.outbox = Outbox(self.state, self.metrics, client, lease=6 * self.settings.slack_timeout + 30)
 
     def reload(self, directory: Path | None = None) -> bool:
         """Load and validate the knowledge again; the old one keeps serving if the new one is invalid."""
@@ -69,24 +78,37 @@ class Runtime:
         return True
 
 
-def web_client(settings: Settings) -> AsyncWebClient:
+def web_client(settings: Settings, rate_limit_retries: int = 3) -> AsyncWebClient:
     kwargs = {"base_url": settings.api_url} if settings.api_url else {}
-    return AsyncWebClient(
-        token=settings.bot_token,
-        timeout=settings.slack_timeout,
-        retry_handlers=[
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),  # honours Retry-After
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
-        **kwargs,
-    )
+    handlers = [AsyncConnectionErrorRetryHandler(max_retry_count=2), AsyncServerErrorRetryHandler(max_retry_count=2)]
+    if rate_limit_retries:
+        handlers.insert(0, AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries))  # Retry-After
+    return AsyncWebClient(token=settings.bot_token, timeout=settings.slack_timeout, retry_handlers=handlers, **kwargs)
+
+
+async def _state_step(rt: Runtime, what: str, inbound: Inbound, coro, default=None):
+    """A state call the reply does not depend on: a failing store costs the thread context or a record,
+    never the reply to an event that is already acknowledged."""
+    try:
+        return await coro
+    except StateError as exc:
+        rt.metrics.state_errors.inc()
+        log.error("state store failed (%s), answering anyway: event=%s error=%s", what, inbound.event_id, exc)
+        return default
 
 
 async def answer(
-    rt: Runtime, client: AsyncWebClient, inbound: Inbound, *, ephemeral_user: str = "", respond=None
+    rt: Runtime,
+    client: AsyncWebClient,
+    inbound: Inbound,
+    *,
+    ephemeral_user: str = "",
+    response_url: str = "",
+    delivery_key: str = "",
 ) -> None:
-    """Triage one message and post the reply in its thread (or ephemerally). Never raises."""
+    """Triage one message and hand the reply to the outbox: in its thread, or ephemerally (through the
+    command's `response_url` when there is one). `delivery_key` names the reply so that one event or
+    command never gets two (default: the event id). Never raises."""
     started = time.perf_counter()
     try:
         text = inbound.text
@@ -94,11 +116,11 @@ async def answer(
             extra = await file_texts(inbound.files, rt.settings.bot_token, client)
             text = "\n".join([text, *extra])
         key = inbound.thread_key if inbound.thread_ts else ""
-        history = await rt.state.history(key) if key else ()
+        history = await _state_step(rt, "history", inbound, rt.state.history(key), ()) if key else ()
         # In a worker thread: a 1 MB paste takes a quarter second, and the event loop must keep acking others.
         reply, turn = await asyncio.to_thread(rt.triage.triage, text, history, rt.bot_user_id)
         if key and turn is not None:
-            await rt.state.append(key, turn)
+            await _state_step(rt, "append", inbound, rt.state.append(key, turn))
         rt.metrics.observe_stages(reply.meta.get("timings", {}))
         answer_id = uuid.uuid4().hex[:16]
         entries = [m.entry_id for m in reply.matches[:3]]
@@ -112,21 +134,14 @@ async def answer(
             except StateError as exc:
                 rt.metrics.state_errors.inc()
                 log.error("answer not stored for Post to channel: error=%s", exc)
-        for payload in payloads:
-            if ephemeral_user and respond is not None:
-                # The command's response_url works in any channel, also ones the bot has not joined.
-                resp = await respond(response_type="ephemeral", **payload)
-                if resp.status_code >= 300:
-                    rt.metrics.post_failures.inc()
-                    log.error(
-                        "posting the reply failed: channel=%s error=response_url %s", inbound.channel, resp.status_code
-                    )
-                    return
-            elif ephemeral_user:
-                await client.chat_postEphemeral(channel=inbound.channel, user=ephemeral_user, **payload)
-            else:
-                await client.chat_postMessage(channel=inbound.channel, thread_ts=inbound.thread_ts, **payload)
-        await rt.state.record(answer_record(answer_id, entries, reply.confidence, inbound.channel))
+        if ephemeral_user:
+            # The command's response_url works in any channel, also ones the bot has not joined.
+            item = ephemeral_item(inbound.channel, ephemeral_user, payloads, response_url)
+        else:
+            item = channel_item(inbound.channel, inbound.thread_ts, payloads, inbound.event_id)
+        posted = await rt.outbox.send(delivery_key or inbound.event_id or f"answer:{answer_id}", item)
+        record = answer_record(answer_id, entries, reply.confidence, inbound.channel)
+        await _state_step(rt, "record", inbound, rt.state.record(record))
         rt.metrics.replies.labels(confidence=reply.confidence).inc()
         if reply.confidence == "none":
             rt.metrics.unanswered.inc()
@@ -141,6 +156,7 @@ async def answer(
                     "entries": entries,
                     "confidence": reply.confidence,
                     "findings": [f.rule for f in reply.findings],
+                    "posted": posted,  # False: in the outbox for a retry, or given up (logged there)
                     "latency_ms": round(latency * 1000, 1),
                 }
             },
@@ -166,6 +182,15 @@ def _header(req, name: str) -> str:
     return str(values[0]) if values else ""
 
 
+def _delivery_key(body: dict) -> str:
+    """What makes one delivery unique: the event id, or for slash commands, shortcuts and button clicks
+    (which have none) their trigger_id, which Slack issues once per invocation and which is signed along
+    with the rest of the body. A replay of either within the signature window is then a duplicate."""
+    if body.get("event_id"):
+        return str(body["event_id"])
+    return f"trigger:{body['trigger_id']}" if body.get("trigger_id") else ""
+
+
 def _mentions_bot(text: str, bot_user_id: str) -> bool:
     return bool(bot_user_id) and f"<@{bot_user_id}" in text
 
@@ -187,7 +212,7 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
         body = body if isinstance(body, dict) else {}
         kind = body.get("type") or ("command" if "command" in body else "other")
         rt.metrics.events.labels(kind=str(kind)).inc()
-        event_id = body.get("event_id")
+        event_id = _delivery_key(body)
         # HTTP mode marks Slack's redeliveries (Socket Mode's retry_attempt does not reach Bolt middleware).
         retry = _header(req, "x-slack-retry-num")
         fields = {"event_id": event_id, "kind": kind, "retry": int(retry) if retry.isdigit() else None}
@@ -267,10 +292,10 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
     async def on_shortcut(ack, body, client):
         await ack()
         await bot_id(client)
-        await answer(rt, client, from_shortcut(body))
+        await answer(rt, client, from_shortcut(body), delivery_key=_delivery_key(body))
 
     @app.command(COMMAND)
-    async def on_command(ack, command, client, respond):
+    async def on_command(ack, command, client):
         await ack()
         await bot_id(client)
         inbound = Inbound(
@@ -280,7 +305,14 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
             thread_ts="",
             user=str(command.get("user_id", "")),
         )
-        await answer(rt, client, inbound, ephemeral_user=inbound.user, respond=respond)
+        await answer(
+            rt,
+            client,
+            inbound,
+            ephemeral_user=inbound.user,
+            response_url=str(command.get("response_url", "")),
+            delivery_key=_delivery_key(command),
+        )
 
     async def on_feedback(ack, body, action, client, helpful: bool):
         await ack()
@@ -320,8 +352,8 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
             user = str((body.get("user") or {}).get("id", ""))
             await client.chat_postEphemeral(channel=channel, user=user, text="That answer has expired; ask again.")
             return
-        for payload in stored["payloads"]:
-            await client.chat_postMessage(channel=channel, **payload)
+        key = _delivery_key(body) or f"post:{uuid.uuid4().hex}"
+        await rt.outbox.send(key, channel_item(channel, "", stored["payloads"]))
 
     @app.error
     async def on_error(error, body):

@@ -59,7 +59,7 @@ _reload_lock = threading.Lock()  # a thread lock: reloads run in worker threads,
 
 
 def create(settings: Settings, triage: Triage | None = None) -> tuple[AsyncApp, Runtime]:
-    state = open_state(settings.state_url, settings.feedback_path, settings.thread_ttl)
+    state = open_state(settings.state_url, settings.feedback_path, settings.thread_ttl, settings.redis_pool)
     rt = Runtime(settings=settings, triage=triage or Triage(load_knowledge()), state=state)
     return build_app(rt, web_client(settings)), rt
 
@@ -292,6 +292,7 @@ async def _serve(settings: Settings) -> None:
         task.add_done_callback(reloads.discard)
 
     loop.add_signal_handler(signal.SIGHUP, on_sighup)
+    rt.outbox.start()  # replies left unposted by an earlier run go out once their lease has run out
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -325,6 +326,7 @@ async def _serve(settings: Settings) -> None:
         await handler.close_async()
     for runner in runners:
         await runner.cleanup()
+    await rt.outbox.stop()
     await rt.state.close()
 
 

@@ -33,6 +33,7 @@ class Settings:
     ops_port: int | None = None
     admin_token: str | None = None  # enables POST /admin/reload (kratos-bot kb reload)
     slack_timeout: int = 10  # seconds per Web API call before it counts as failed (then retried, bounded)
+    redis_pool: int = 50  # Redis connections per process; a burst waits for a free one (2 s at most)
 
     @property
     def socket_mode(self) -> bool:
@@ -65,6 +66,13 @@ def _seconds(env: Mapping[str, str], name: str, default: str) -> int:
     raw = env.get(name, default)
     if not raw.isdigit() or int(raw) == 0:
         raise SettingsError(f"{name} must be a whole number of seconds, not {raw!r}")
+    return int(raw)
+
+
+def _count(env: Mapping[str, str], name: str, default: str) -> int:
+    raw = env.get(name, default)
+    if not raw.isdigit() or int(raw) == 0:
+        raise SettingsError(f"{name} must be a whole number above 0, not {raw!r}")
     return int(raw)
 
 
@@ -114,4 +122,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ops_port=ops_port,
         admin_token=env.get("KRATOS_BOT_ADMIN_TOKEN") or None,
         slack_timeout=_seconds(env, "KRATOS_BOT_SLACK_TIMEOUT", "10"),
+        redis_pool=_count(env, "KRATOS_BOT_REDIS_POOL", "50"),
     )
