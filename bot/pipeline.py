@@ -15,6 +15,7 @@ from bot.analyze.flowkit import base_url
 from bot.compose import ComposeInput, compose
 from bot.context import ContextStore, MemoryContextStore, Turn, redact
 from bot.correct import corrections
+from bot.decide import route, routed_reply
 from bot.extract import Extraction, extract
 from bot.extract.classify import EnvNames
 from bot.extract.secrets import scrub
@@ -111,6 +112,7 @@ class Triage:
         ev = Evidence(focus=focus, prose=extraction.prose, history=history, carried=carried, text=message.text)
         findings = analyze(ev, self.kb)
         mark = _clock(timings, "analyze", mark)
+        routing = route(self.kb, extraction.prose, message.text, focus, findings)
         matches = exact_matches(self.index, focus, extraction.prose)
         matches += finding_matches(findings, self.kb)
         matches += text_matches(self.index, focus, extraction.prose)
@@ -139,7 +141,10 @@ class Triage:
             )
         values = self._values(ev)
         fixed = tuple(corrections(ev.focus, findings))
-        reply = compose(ComposeInput(ranked, findings, level, carried, values, tuple(notes), fixed), self.kb)
+        if routing is not None:
+            reply = routed_reply(routing, tuple(notes))
+        else:
+            reply = compose(ComposeInput(ranked, findings, level, carried, values, tuple(notes), fixed), self.kb)
         reply = _scrub_reply(reply, extraction)
         turn = Turn(
             artifacts=tuple(redact(a, extraction.secrets) for a in extraction.artifacts),

@@ -164,6 +164,7 @@ class KnowledgeBase:
     by_reason: dict[str, Entry] = field(default_factory=dict)
     reason_patterns: list[tuple[re.Pattern[str], Entry]] = field(default_factory=list)
     config_renames: dict[str, dict] = field(default_factory=dict)  # old key path -> renames row
+    routes: tuple[Route, ...] = ()  # questions that are not Kratos questions (knowledge/routes.yaml)
 
     def find_reason(self, text: str) -> Entry | None:
         """The entry for a reason or detail text as Kratos renders it (format verbs filled in)."""
@@ -341,6 +342,78 @@ def _load_renames(path: Path, facts: Facts, problems: list[str]) -> dict[str, di
     return out
 
 
+ROUTE_KEYS = {"id", "title", "when", "unless", "say", "links", "docs", "verified_by"}
+
+
+@dataclass(frozen=True)
+class Route:
+    """A kind of question that belongs elsewhere (billing, maintainers, another product of the same name)."""
+
+    id: str
+    title: str
+    when: tuple[tuple[re.Pattern[str], ...], ...]  # any item matches when all of its patterns do
+    unless: tuple[re.Pattern[str], ...]
+    say: tuple[str, ...]
+    links: tuple[tuple[str, str], ...]  # (url, text)
+    docs: tuple[str, ...]
+    verified_by: tuple[str, ...]
+
+
+def _patterns(raw, where: str, problems: list[str]) -> tuple[re.Pattern[str], ...]:
+    out = []
+    for pattern in raw or []:
+        try:
+            out.append(re.compile(str(pattern), re.IGNORECASE))
+        except re.error as exc:
+            problems.append(f"{where}: pattern {pattern!r} does not compile: {exc}")
+    return tuple(out)
+
+
+def _load_routes(path: Path, facts: Facts, problems: list[str]) -> tuple[Route, ...]:
+    """Routes out of scope: patterns compile, Kratos doc links are in the docs index, other links are
+    https and the route says where its facts were checked."""
+    if not path.is_file():
+        return ()
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    out: list[Route] = []
+    for i, raw in enumerate(doc.get("routes") or []):
+        where = f"{path.name}[{i}]"
+        if not isinstance(raw, dict) or set(raw) - ROUTE_KEYS:
+            problems.append(f"{where}: a route takes only the keys {sorted(ROUTE_KEYS)}")
+            continue
+        missing = [k for k in ("id", "title", "when", "say", "verified_by") if not raw.get(k)]
+        if missing:
+            problems.append(f"{where}: missing {', '.join(missing)}")
+            continue
+        if any(r.id == raw["id"] for r in out):
+            problems.append(f"{where}: duplicate route id {raw['id']!r}")
+        for url in raw.get("docs") or []:
+            if not facts.doc_url_ok(url):
+                problems.append(f"{where}: doc URL {url} is not in the docs index")
+        links = []
+        for link in raw.get("links") or []:
+            ok = isinstance(link, dict) and str(link.get("url", "")).startswith("https://") and link.get("text")
+            if not ok:
+                problems.append(f"{where}: a link needs an https `url` and a `text`")
+                continue
+            links.append((link["url"], link["text"]))
+        out.append(
+            Route(
+                id=raw["id"],
+                title=raw["title"],
+                when=tuple(
+                    _patterns(item if isinstance(item, list) else [item], where, problems) for item in raw["when"]
+                ),
+                unless=_patterns(raw.get("unless"), where, problems),
+                say=tuple(str(x).strip() for x in raw["say"]),
+                links=tuple(links),
+                docs=tuple(raw.get("docs") or ()),
+                verified_by=tuple(raw["verified_by"]),
+            )
+        )
+    return tuple(out)
+
+
 def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
     """Load every YAML file under `directory`; raise KnowledgeError listing all problems."""
     directory = directory or default_knowledge_dir()
@@ -379,6 +452,7 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
                 else:
                     index_map[key] = entry
     kb.config_renames = _load_renames(directory / "config_renames.yaml", facts, problems)
+    kb.routes = _load_routes(directory / "routes.yaml", facts, problems)
     for reason, entry in kb.by_reason.items():
         pattern = format_regex(reason)
         if pattern is not None:

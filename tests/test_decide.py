@@ -1,0 +1,74 @@
+"""Routing (bot/decide.py, knowledge/routes.yaml): what is not a Kratos question gets a short pointer to
+where its answer lives; a Kratos question with the same words does not."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.kb.loader import KnowledgeError, load_knowledge
+from bot.render import to_mrkdwn
+
+KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+
+ROUTED = [
+    ("does a user who never logs in count toward our monthly bill? how does billing work", "route.billing"),
+    ("hey, can someone review https://github.com/ory/kratos/pull/1234 ? waiting to be merged", "route.maintainers"),
+    ("when will passkey autofill be released?", "route.maintainers"),
+    ("I propose a pull request that makes the helm chart's container command configurable", "route.proposal"),
+    ("how do I write a permission rule in OPL that checks a relation tuple?", "route.permissions"),
+    ("运行 kratos new myservice 失败, 无法下载 kratos-layout", "route.go-kratos"),
+    ("my wordpress site with the kratos theme stopped sending comment mails", "route.wordpress-kratos"),
+    ("our kratos v0.19.2 node does not sync blocks", "route.unknown-release"),
+]
+
+NOT_ROUTED = [
+    # Kratos questions that share words with a route
+    "**Is your feature request related to a problem? Please describe.** I propose that kratos lets me log in "
+    "with the username or the email. Is there a way with the helm chart?",
+    "how much does a session cost in database rows? sessions table grows",
+    '{"error":{"id":"session_aal1_required","code":401}} happens when I merge my PR branch and run it',
+    "we run kratos v1.3.1 and the login flow returns 410",
+]
+
+
+@pytest.mark.parametrize(("text", "route_id"), ROUTED, ids=[r for _, r in ROUTED])
+def test_routed(triage, text, route_id):
+    reply = triage.answer(text)
+    assert reply.meta.get("route") == route_id, reply.meta
+    rendered = to_mrkdwn(reply)
+    assert len(rendered) < 900, "a routed reply is short"
+    assert "selfservice." not in rendered and "kratos.yml" not in rendered
+
+
+@pytest.mark.parametrize("text", NOT_ROUTED)
+def test_kratos_questions_are_not_routed(triage, text):
+    assert "route" not in triage.answer(text).meta
+
+
+@pytest.fixture
+def kb_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE / "facts", target / "facts")
+    return target
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("routes:\n- {id: r, title: t, when: ['(unclosed'], say: [s], verified_by: [v]}\n", "does not compile"),
+        ("routes:\n- {id: r, title: t, when: [a], say: [s], verified_by: [v], colour: red}\n", "only the keys"),
+        ("routes:\n- {id: r, title: t, when: [a], say: [s]}\n", "missing verified_by"),
+        ("routes:\n- {id: r, title: t, when: [a], say: [s], verified_by: [v], links: [{url: 'http://x', text: x}]}\n",
+         "https"),
+        ("routes:\n- {id: r, title: t, when: [a], say: [s], verified_by: [v], docs: ['https://www.ory.com/docs/nope']}\n",
+         "docs index"),
+    ],
+)
+def test_invalid_routes_are_rejected(kb_copy, body, message):
+    (kb_copy / "routes.yaml").write_text(body, encoding="utf-8")
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(kb_copy)
+    assert message in str(info.value)
