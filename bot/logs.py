@@ -7,6 +7,8 @@ import json
 import logging
 import time
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -50,10 +52,18 @@ class LibraryBodyFilter(logging.Filter):
             return True
         if record.levelno < logging.WARNING:
             return False
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            # aiohttp already answered 400 to a request it could not parse; its traceback quotes the bytes,
+            # and anyone can send such requests as fast as they like.
+            return False
         message = record.getMessage()
         cut = min((i for i in (message.find(c) for c in "({[\n") if i >= 0), default=len(message))
-        if cut < len(message):
-            record.msg, record.args = message[:cut].rstrip(" :,") + " (details withheld)", None
+        if cut < len(message) or error is not None:
+            withheld = f"{type(error).__name__}; details withheld" if error is not None else "details withheld"
+            record.msg, record.args = f"{message[:cut].rstrip(' :,')} ({withheld})", None
+            # Exception messages and tracebacks of libraries quote what they were parsing.
+            record.exc_info, record.exc_text = None, None
         return True
 
 

@@ -41,9 +41,11 @@ EVENTS_PATH = "/slack/events"
 RELOAD_PATH = "/admin/reload"
 
 MAX_BODY = 2 * 1024 * 1024  # far above any Slack payload
-# Request bodies being read or dispatched at once, all connections together. Slack's payloads are a few
-# KiB, so this only ever fills with bodies nobody signed; those then get 503 instead of our memory.
-BODY_BUDGET = 16 * 1024 * 1024
+# Bytes of request bodies being read or dispatched at once, all connections together, in two lanes: Slack's
+# payloads are a few KiB, so the lane of large bodies only fills with bodies nobody signed, and those then
+# get 503 instead of our memory, while real events keep the small lane.
+SMALL_BODY = 64 * 1024
+BODY_BUDGET = 16 * 1024 * 1024  # per lane
 BODY_TIMEOUT = 5.0  # Slack sends the whole body at once; it gives up on us after 3 s anyway
 # aiohttp closes a connection that has not delivered a complete request line and headers this long after
 # opening it, or after its previous response: idle keep-alive and slow-header senders alike.
@@ -172,9 +174,9 @@ def ops_routes(app: AsyncApp, rt: Runtime) -> list[web.RouteDef]:
     ]
 
 
-def events_route(app: AsyncApp, rt: Runtime, refusals: Refusals) -> web.RouteDef:
+def events_route(app: AsyncApp, rt: Runtime, refusals: Refusals, body_timeout: float = BODY_TIMEOUT) -> web.RouteDef:
     secret = rt.settings.signing_secret or ""
-    in_flight = 0  # bytes of bodies reserved against BODY_BUDGET
+    in_flight = {True: 0, False: 0}  # small lane, large lane: bytes reserved against BODY_BUDGET
 
     def refuse(status: int, reason: str) -> web.Response:
         refusals.note(reason)
@@ -193,12 +195,13 @@ def events_route(app: AsyncApp, rt: Runtime, refusals: Refusals) -> web.RouteDef
         if refusal is not None:
             return refuse(*refusal)
         assert length is not None
-        if in_flight + length > BODY_BUDGET:
+        lane = length <= SMALL_BODY
+        if in_flight[lane] + length > BODY_BUDGET:
             return refuse(503, "busy")
-        in_flight += length
+        in_flight[lane] += length
         try:
             try:
-                raw = await asyncio.wait_for(request.read(), BODY_TIMEOUT)
+                raw = await asyncio.wait_for(request.read(), body_timeout)
             except TimeoutError:
                 return refuse(408, "read_timeout")
             except (HttpProcessingError, web.HTTPException, ConnectionError, OSError):
@@ -220,7 +223,7 @@ def events_route(app: AsyncApp, rt: Runtime, refusals: Refusals) -> web.RouteDef
                 return web.json_response({"error": "malformed body"}, status=400)
             return await to_aiohttp_response(await app.async_dispatch(bolt_request))
         finally:
-            in_flight -= length
+            in_flight[lane] -= length
 
     return web.post(EVENTS_PATH, events)
 
@@ -232,6 +235,7 @@ def http_app(
     with_ops: bool = True,
     *,
     refusal_interval: float = REFUSAL_LOG_INTERVAL,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> web.Application:
     """The aiohttp application: /slack/events (with_events) and /readyz, /metrics, /admin/reload (with_ops);
     /healthz always."""
@@ -241,7 +245,7 @@ def http_app(
         routes = [r for r in routes if r.path == "/healthz"]
     if with_events:
         refusals = Refusals(rt.metrics, refusal_interval)
-        routes.append(events_route(app, rt, refusals))
+        routes.append(events_route(app, rt, refusals, body_timeout))
 
         async def summaries(_: web.Application) -> AsyncIterator[None]:
             async def every_interval() -> None:
@@ -261,16 +265,18 @@ def http_app(
     return web_app
 
 
-def app_runner(web_app: web.Application) -> web.AppRunner:
+def app_runner(web_app: web.Application, idle_timeout: float = IDLE_TIMEOUT) -> web.AppRunner:
     """The runner with the connection limits an open port needs (no access log: it would log every flood)."""
-    return web.AppRunner(web_app, access_log=None, keepalive_timeout=IDLE_TIMEOUT, lingering_time=LINGER)
+    return web.AppRunner(web_app, access_log=None, keepalive_timeout=idle_timeout, lingering_time=LINGER)
 
 
 def socket_handler(app: AsyncApp, settings: Settings) -> AsyncSocketModeHandler:
     return AsyncSocketModeHandler(app, settings.app_token, web_client=app.client)
 
 
-def _sites(app: AsyncApp, rt: Runtime, settings: Settings) -> list[tuple[web.Application, int]]:
+def sites(app: AsyncApp, rt: Runtime, settings: Settings) -> list[tuple[web.Application, int]]:
+    """The aiohttp applications to serve and their ports: Socket Mode's health server; HTTP mode's one port,
+    or with OPS_PORT the events port and the operations port."""
     if settings.socket_mode:
         return [(http_app(app, rt, with_events=False), settings.ops_port or settings.health_port)]
     if settings.ops_port:
@@ -297,7 +303,7 @@ async def _serve(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     runners = []
-    for web_app, port in _sites(app, rt, settings):
+    for web_app, port in sites(app, rt, settings):
         runner = app_runner(web_app)
         await runner.setup()
         await web.TCPSite(runner, "0.0.0.0", port).start()

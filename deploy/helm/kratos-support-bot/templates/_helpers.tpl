@@ -73,9 +73,15 @@ app.kubernetes.io/component: redis
 {{- .Values.mode }}
 {{- end }}
 
-{{/* Name of the container port the probes and the Service use: http in HTTP mode, health in Socket Mode. */}}
+{{/* Name of the container port the probes use: health in Socket Mode; in HTTP mode ops when opsPort is set,
+else http. */}}
 {{- define "kratos-support-bot.probePort" -}}
-{{- if eq (include "kratos-support-bot.mode" .) "http" }}http{{ else }}health{{ end }}
+{{- if eq (include "kratos-support-bot.mode" .) "http" }}{{ if include "kratos-support-bot.opsPort" . }}ops{{ else }}http{{ end }}{{ else }}health{{ end }}
+{{- end }}
+
+{{/* HTTP mode's separate operations port, or empty (Socket Mode, or opsPort 0). */}}
+{{- define "kratos-support-bot.opsPort" -}}
+{{- if and (eq (include "kratos-support-bot.mode" .) "http") (gt (int .Values.opsPort) 0) }}{{ int .Values.opsPort }}{{ end }}
 {{- end }}
 
 {{/* STATE_URL when it is not read from stateUrlSecret. */}}
