@@ -9,6 +9,7 @@ Fix: the allowed value closest to what was written, marked in the corrected conf
 
 from __future__ import annotations
 
+import yaml
 from rapidfuzz import fuzz, process
 
 from bot.analyze.configkit import key_name, type_ok, walk
@@ -30,6 +31,39 @@ def _coerce(kind: str, value: object) -> object | None:
     if kind == "string" and isinstance(value, int | float | bool):
         return str(value).lower() if isinstance(value, bool) else str(value)
     return None
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def _yaml(value: object) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True).strip().removesuffix("...").strip()
+
+
+def _expects_url(row: dict) -> bool:
+    default = row.get("default")
+    name = row["key"].rsplit(".", 1)[-1].lower()
+    return name.endswith(("url", "uri", "urls")) or (isinstance(default, str) and "://" in default)
+
+
+def _fix(row: dict, kind: str, name: str, value: object) -> tuple[object | None, str]:
+    """The corrected value (None when the intent is unclear) and the advice, which shows what a valid value
+    looks like rather than the refused one: a number where a URL belongs (`ui_url: 42`) is no URL quoted."""
+    default = row.get("default")
+    example = f"; the default is `{_yaml(default)}`" if default is not None and type_ok(row, default) else ""
+    if row.get("enum"):
+        return None, "Use one of " + ", ".join(f"`{_yaml(e)}`" for e in row["enum"]) + "."
+    if kind == "string" and _expects_url(row):
+        return None, f"Set `{row['key']}` to a full URL such as `https://auth.example.com/…`{example}."
+    if kind == "string" and isinstance(default, str):
+        # A string with a shape (`24h`, `info`): the number is most likely missing its unit or name.
+        return None, f"Give `{row['key']}` a string value{example}."
+    fixed = _coerce(kind, value)
+    if fixed is None:
+        return None, f"Give `{row['key']}` {_a(kind)} value{example}."
+    # Rendered as YAML reads it: `"42"` stays a string, where `42` would be the same refused number again.
+    return fixed, f"Write `{name}: {_yaml(fixed)}`."
 
 
 @rule("config-values")
@@ -57,16 +91,12 @@ def check(ev: Evidence, kb: KnowledgeBase):
             elif not type_ok(row, node.value):
                 count += 1
                 kind = row["type"] if isinstance(row["type"], str) else row["type"][0]
-                fixed = _coerce(kind, node.value)
+                fixed, fix = _fix(row, kind, node.path[-1], node.value)
                 yield Finding(
                     rule="config-values",
-                    title=f"`{shown}` must be a {kind}, not `{node.value!r}`",
+                    title=f"`{shown}` must be {_a(kind)}, not `{node.value!r}`",
                     detail="Kratos validates the config types at start-up and refuses this value.",
-                    fixes=(
-                        f"Write `{node.path[-1]}: {str(fixed).lower() if isinstance(fixed, bool) else fixed}`."
-                        if fixed is not None
-                        else f"Give `{row['key']}` a {kind} value.",
-                    ),
+                    fixes=(fix,),
                     score=86,
-                    patches=(Patch(target, "set", node.path, fixed, f"a {kind}"),) if fixed is not None else (),
+                    patches=(Patch(target, "set", node.path, fixed, _a(kind)),) if fixed is not None else (),
                 )
