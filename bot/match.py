@@ -13,6 +13,7 @@ from rapidfuzz import fuzz, process, utils
 
 from bot.kb.loader import Entry, KnowledgeBase, format_regex
 from bot.models import Finding, KratosError, Match, UiMessage
+from bot.textindex import KratosTexts
 
 STOPWORDS = frozenset(
     "a an the i me my we our you your it its is are was be been am do does did to of in on at for with "
@@ -77,10 +78,11 @@ class Index:
     error_reason_patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     keyword_entries: dict[str, list[str]] = field(default_factory=dict)  # keyword -> topic entry ids
     keyword_pattern: re.Pattern[str] | None = None  # all keywords in one alternation: one pass per message
+    kratos_texts: KratosTexts = field(default_factory=KratosTexts)
 
     @classmethod
     def build(cls, kb: KnowledgeBase) -> Index:
-        index = cls(kb)
+        index = cls(kb, kratos_texts=KratosTexts.build(kb.facts))
         for entry in kb.entries.values():
             if entry.kind == "topic":
                 for phrase in (*entry.phrasings, entry.title):
@@ -152,6 +154,33 @@ def exact_matches(index: Index, artifacts, prose: str) -> list[Match]:
     for token in set(_ERROR_ID_TOKEN.findall(prose.lower())):
         if token in kb.by_error_id:
             out.append(Match(kb.by_error_id[token].id, 92, "error-id-in-text"))
+    return out
+
+
+# A quoted sentence of Kratos' outranks any topic; a short template with a placeholder ("Property %s is
+# missing.") is a symptom with many causes, so a topic that fits the context may still lead.
+KRATOS_TEXT_SCORE = 96
+TEMPLATE_TEXT_SCORE = 93
+
+
+def kratos_text_matches(index: Index, text: str) -> list[Match]:
+    """Kratos' own words anywhere in the message (prose, log lines, HTML), with or without their id."""
+    kb = index.kb
+    out: list[Match] = []
+    for hit in index.kratos_texts.find(text):
+        score = TEMPLATE_TEXT_SCORE if hit.templated else KRATOS_TEXT_SCORE
+        if hit.kind == "ui_message":
+            entry = kb.by_ui_id.get(hit.key)
+            if entry is not None:
+                out.append(Match(entry.id, score, "kratos-text"))
+            continue
+        entry = kb.by_reason.get(hit.template)
+        if entry is not None:
+            out.append(Match(entry.id, score, "kratos-text"))
+            continue
+        for error_id in (kb.facts.reasons.get(hit.template) or {}).get("error_ids") or []:
+            if error_id in kb.by_error_id:
+                out.append(Match(kb.by_error_id[error_id].id, score - 2, "kratos-text"))
     return out
 
 

@@ -1,0 +1,51 @@
+"""Kratos' own texts are recognised wherever they stand (bot/textindex.py), and lead the answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.textindex import KratosTexts, fold
+
+
+@pytest.fixture(scope="module")
+def texts(kb):
+    return KratosTexts.build(kb.facts)
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "key"),
+    [
+        # a log line of the Kratos container, text without its id
+        ("level=info msg=no resumable session found audience=application", "reason", "no resumable session found"),
+        # a UI message transcribed from a screenshot, another case and a line break
+        ("the page says: AN ACCOUNT WITH THE SAME IDENTIFIER (email, phone,\nusername, ...) exists already.",
+         "ui_message", 4000007),
+        # a placeholder filled in, inside pasted HTML with escaped quotes
+        ('<span>Property phone is missing.</span>', "ui_message", 4000002),
+        # JSON-escaped inside a log field
+        ('"msg":"Requested return_to URL \\"https://evil.example/x\\" is not allowed."', "reason",
+         "Requested return_to URL %q is not allowed."),
+    ],
+)
+def test_text_found_without_id(texts, message, kind, key):
+    assert (kind, key) in {(h.kind, h.key) for h in texts.find(message)}
+
+
+def test_placeholder_is_one_value_not_prose(texts):
+    assert not any(h.key == 4000002 for h in texts.find("the property in my schema that I think is missing."))
+
+
+def test_short_generic_words_are_not_texts(texts):
+    assert texts.find("Email Password Sign in Submit") == []
+
+
+def test_fold():
+    assert fold("A\n\n  B&quot;C\\\"") == 'a b"c"'
+
+
+def test_quoted_sentence_leads_the_answer(triage):
+    # A long report: the quoted sentence is what identifies the problem, not the story around it.
+    story = "We set up recovery with the code method and the courier works and the email arrives fine. " * 8
+    quoted = "A valid session was detected and thus recovery is not possible."
+    reply = triage.answer(story + "Then the page shows: " + quoted)
+    assert reply.matches[0].entry_id == "error.session_already_available"
