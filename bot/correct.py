@@ -20,6 +20,9 @@ from bot.analyze.schemakit import JsonEdit, rename_key
 from bot.models import Artifact, Curl, Finding, IdentitySchema, KratosConfig, Patch, Snippet
 
 MAX_CORRECTIONS = 3
+# Lines of one corrected config. Pastes are measured when parsed (bot.extract.jsonblobs.MAX_NODES), so this
+# only keeps a config that is big but within that budget from becoming a reply nobody reads.
+MAX_LINES = 2_000
 
 
 def corrections(focus: tuple[Artifact, ...], findings: list[Finding]) -> list[Snippet]:
@@ -34,7 +37,9 @@ def corrections(focus: tuple[Artifact, ...], findings: list[Finding]) -> list[Sn
         if isinstance(artifact, IdentitySchema):
             out.append(_json_doc(artifact.schema, patches, "corrected schema"))
         elif isinstance(artifact, KratosConfig):
-            out.append(_config(artifact.config, patches))
+            config = _config(artifact.config, patches)
+            if config is not None:
+                out.append(config)
         elif isinstance(artifact, Curl):
             out.append(_curl(artifact, patches))
     return out[:MAX_CORRECTIONS]
@@ -71,7 +76,17 @@ def _scalar(value) -> str:
     return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True).strip().removesuffix("...").strip()
 
 
-def _yaml_lines(node, path: tuple[str, ...], notes: dict, indent: int = 0) -> list[str]:
+class _TooLong(Exception):
+    pass
+
+
+def _yaml_lines(
+    node, path: tuple[str, ...], notes: dict, indent: int = 0, budget: list[int] | None = None
+) -> list[str]:
+    budget = [MAX_LINES] if budget is None else budget
+    budget[0] -= len(node) if isinstance(node, dict | list) else 1
+    if budget[0] < 0:
+        raise _TooLong
     pad = "  " * indent
     out: list[str] = []
     for note in notes.get(("removed",) + path, []):
@@ -82,13 +97,13 @@ def _yaml_lines(node, path: tuple[str, ...], notes: dict, indent: int = 0) -> li
             mark = f"  # <- {notes[here]}" if here in notes else ""
             if isinstance(value, dict | list) and value:
                 out.append(f"{pad}{key}:{mark}")
-                out.extend(_yaml_lines(value, here, notes, indent + 1))
+                out.extend(_yaml_lines(value, here, notes, indent + 1, budget))
             else:
                 out.append(f"{pad}{key}: {_scalar(value)}{mark}")
     elif isinstance(node, list):
         for item in node:
             if isinstance(item, dict | list) and item:
-                sub = _yaml_lines(item, path + ("[]",), notes, indent + 1)
+                sub = _yaml_lines(item, path + ("[]",), notes, indent + 1, budget)
                 out.append(f"{pad}- {sub[0].strip()}")
                 out.extend(sub[1:])
             else:
@@ -96,8 +111,8 @@ def _yaml_lines(node, path: tuple[str, ...], notes: dict, indent: int = 0) -> li
     return out
 
 
-def _config(config: dict, patches: list[Patch]) -> Snippet:
-    """Config comes back as YAML, each changed key marked with `# <-`."""
+def _config(config: dict, patches: list[Patch]) -> Snippet | None:
+    """Config comes back as YAML, each changed key marked with `# <-`; None when it would be too long."""
     doc = copy.deepcopy(config)
     notes: dict[tuple[str, ...], object] = {}
     for patch in patches:
@@ -122,7 +137,11 @@ def _config(config: dict, patches: list[Patch]) -> Snippet:
         elif patch.op == "rename" and key in parent:
             rename_key(parent, key, str(patch.value), parent[key])
             notes[patch.path[:-1] + (str(patch.value),)] = patch.note
-    return Snippet("yaml", "\n".join(_yaml_lines(doc, (), notes)), "corrected config: changed lines end with `# <-`")
+    try:
+        lines = _yaml_lines(doc, (), notes)
+    except _TooLong:
+        return None
+    return Snippet("yaml", "\n".join(lines), "corrected config: changed lines end with `# <-`")
 
 
 def _quote(value: str) -> str:

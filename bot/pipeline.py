@@ -17,7 +17,7 @@ from bot.context import ContextStore, MemoryContextStore, Turn, redact
 from bot.correct import corrections
 from bot.decide import route, routed_reply
 from bot.extract import Extraction, extract
-from bot.extract.classify import EnvNames
+from bot.extract.classify import EnvNames, unchecked_notes
 from bot.extract.secrets import scrub
 from bot.kb.loader import KnowledgeBase
 from bot.match import (
@@ -25,7 +25,6 @@ from bot.match import (
     confidence,
     exact_matches,
     finding_matches,
-    kratos_text_matches,
     rank,
     text_matches,
     topic_matches,
@@ -94,6 +93,7 @@ class Triage:
             return compose(ComposeInput([], [], "none", notes=tuple(notes)), self.kb), None
         mark = _clock(timings, "normalize", started)
         extraction = extract(message, self.env_keys)
+        notes.extend(unchecked_notes(extraction.artifacts))
         mark = _clock(timings, "extract", mark)
 
         focus = extraction.artifacts
@@ -117,7 +117,6 @@ class Triage:
         matches = exact_matches(self.index, focus, extraction.prose)
         matches += finding_matches(findings, self.kb)
         matches += text_matches(self.index, focus, extraction.prose)
-        matches += kratos_text_matches(self.index, message.text)
         matches += topics
         if carried and not matches:
             previous_ids = next((t.entry_ids for t in reversed(history) if t.entry_ids), ())

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from bot.extract.jsonblobs import MAX_DEPTH, MAX_NODES, TooBig, Unchecked, measure
 from bot.models import Artifact, Flow, IdentitySchema, KratosConfig, KratosError, UiMessage
 
 FLOW_TYPES = ("login", "registration", "settings", "recovery", "verification")
@@ -42,9 +43,63 @@ CONFIG_ROOTS = (
 )
 _CONFIG_LINE = re.compile(r"^(" + "|".join(re.escape(k) for k in CONFIG_ROOTS) + r")\s*:(?:\s|$)", re.MULTILINE)
 MAX_YAML = 200_000
-# libyaml's safe loader when PyYAML was built with it: same results, about ten times faster.
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_WALK = 5_000
+# The `source` of a KratosConfig that stands for a paste over the budget: an empty config nothing checks.
+UNCHECKED = "unchecked"
+UNCHECKED_NOTE = (
+    f"Part of your paste is too large or too deeply nested for me to check (over {MAX_NODES:,} values once YAML "
+    f"aliases are expanded, or over {MAX_DEPTH} levels), so I skipped it. Paste only the section that matters."
+)
+
+
+def _node_children(node: yaml.Node) -> tuple[list, int]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair], 0
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value), 0
+    return [], len(node.value)
+
+
+def bounded_loader(base: type) -> type:
+    """`base` (a safe loader) measuring the document between compose and construct.
+
+    Anchors and aliases stay allowed (Helm values use them), but the composed node graph is measured with
+    aliases expanded before any Python value is built, so a "billion laughs" paste is refused in a few
+    thousand steps. Everything after the parse (rules, the corrected config, masking, the stored turn)
+    then walks a tree of bounded size and depth.
+    """
+
+    class Bounded(base):  # type: ignore[misc,valid-type]
+        def get_single_data(self) -> Any:
+            node = self.get_single_node()
+            if node is None:
+                return None
+            measure(node, _node_children)
+            return self.construct_document(node)
+
+    return Bounded
+
+
+# libyaml's safe loader when PyYAML was built with it: same results, about ten times faster.
+YAML_LOADER = bounded_loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def load_yaml(text: str, loader: type | None = None) -> Any:
+    """Parse one pasted YAML document. TooBig over the budget, yaml.YAMLError when it is not YAML."""
+    try:
+        return yaml.load(text, Loader=loader or YAML_LOADER)
+    except RecursionError as e:
+        # PyYAML's pure-Python composer recurses per level (libyaml refuses past 1000 levels itself).
+        raise TooBig(f"more than {MAX_DEPTH} levels deep") from e
+
+
+def unchecked() -> KratosConfig:
+    return KratosConfig(config={}, source=UNCHECKED)
+
+
+def unchecked_notes(artifacts) -> list[str]:
+    """The reply's note when a paste was over the budget (once, however many blocks were)."""
+    return [UNCHECKED_NOTE] if any(isinstance(a, KratosConfig) and a.source == UNCHECKED for a in artifacts) else []
 
 
 def _walk(value: Any, budget: list[int]):
@@ -107,6 +162,8 @@ def _has_extension(value: Any) -> bool:
 
 
 def classify_json(value: Any, mangled_ory_key: bool = False) -> list[Artifact]:
+    if isinstance(value, Unchecked):
+        return [unchecked()]
     out: list[Artifact] = []
     if isinstance(value, dict) and isinstance(value.get("error"), dict):
         e = value["error"]
@@ -181,10 +238,14 @@ def find_yaml_configs(text: str) -> tuple[list[Artifact], list[tuple[int, int]]]
         end = _block_end(text, start)
         block = text[start:end]
         pos = max(end, m.end())
-        if len(block) > MAX_YAML:
-            continue
         try:
-            value = yaml.load(block, Loader=YAML_LOADER)
+            if len(block) > MAX_YAML:
+                raise TooBig(f"more than {MAX_YAML // 1000} KB")
+            value = load_yaml(block)
+        except TooBig:
+            artifacts.append(unchecked())
+            spans.append((start, end))
+            continue
         except yaml.YAMLError:
             continue
         if isinstance(value, dict):
@@ -211,10 +272,16 @@ def _provider_lists(text: str, artifacts: list[Artifact], spans: list[tuple[int,
         start = m.start()
         end = _block_end(text, start)
         pos = max(end, m.end())
-        if any(a <= start < b for a, b in spans) or end - start > MAX_YAML:
+        if any(a <= start < b for a, b in spans):
             continue
         try:
-            value = yaml.load(text[start:end], Loader=YAML_LOADER)
+            if end - start > MAX_YAML:
+                raise TooBig(f"more than {MAX_YAML // 1000} KB")
+            value = load_yaml(text[start:end])
+        except TooBig:
+            artifacts.append(unchecked())
+            spans.append((start, end))
+            continue
         except yaml.YAMLError:
             continue
         if not (isinstance(value, list) and value and all(isinstance(v, dict) and "provider" in v for v in value)):
@@ -291,8 +358,8 @@ def find_env_config(text: str, env: EnvNames) -> tuple[list[Artifact], list[tupl
     for name, raw, _, _ in pairs:
         key = env_keys[name]
         try:
-            value = yaml.load(raw, Loader=YAML_LOADER) if raw else ""
-        except yaml.YAMLError:
+            value = load_yaml(raw) if raw else ""
+        except (yaml.YAMLError, TooBig):
             value = raw
         node = config
         parts = key.split(".")
