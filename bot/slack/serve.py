@@ -49,7 +49,7 @@ BODY_BUDGET = 16 * 1024 * 1024  # per lane
 BODY_TIMEOUT = 5.0  # Slack sends the whole body at once; it gives up on us after 3 s anyway
 # aiohttp closes a connection that has not delivered a complete request line and headers this long after
 # opening it, or after its previous response: idle keep-alive and slow-header senders alike.
-IDLE_TIMEOUT = 15.0
+IDLE_TIMEOUT = 5.0
 LINGER = 2.0  # after refusing a body unread, how long aiohttp drains (and discards) it before closing
 SIGNATURE_WINDOW = 300  # seconds, as Slack's own verifiers allow
 REFUSAL_LOG_INTERVAL = 60.0
