@@ -25,6 +25,7 @@ from bot.match import (
     confidence,
     exact_matches,
     finding_matches,
+    kratos_text_matches,
     rank,
     text_matches,
     topic_matches,
@@ -117,6 +118,7 @@ class Triage:
         matches = exact_matches(self.index, focus, extraction.prose)
         matches += finding_matches(findings, self.kb)
         matches += text_matches(self.index, focus, extraction.prose)
+        matches += kratos_text_matches(self.index, message.text)
         matches += topics
         if carried and not matches:
             previous_ids = next((t.entry_ids for t in reversed(history) if t.entry_ids), ())
