@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot import models
+from bot.extract.masking import mask_artifacts
 from bot.extract.secrets import SecretHit, scrub
 from bot.models import Artifact
 
@@ -73,7 +74,9 @@ def _scrub_value(value, secrets):
 
 
 def redact(artifact: Artifact, secrets: tuple[SecretHit, ...]) -> Artifact:
-    """Mask every secret inside an artifact (any string field, however nested) before it is remembered."""
+    """Mask every secret inside an artifact before it is remembered: by its structure (idempotent, so an
+    artifact extraction already masked comes out the same), then every known value in any string field."""
+    (artifact,), _ = mask_artifacts([artifact])
     if not secrets:
         return artifact
     changes = {f.name: _scrub_value(getattr(artifact, f.name), secrets) for f in dataclasses.fields(artifact)}

@@ -12,7 +12,7 @@ from bot.extract.curl import find_curls
 from bot.extract.http import find_js_requests, find_raw_http
 from bot.extract.jsonblobs import find_json
 from bot.extract.masking import mask_artifacts
-from bot.extract.secrets import LIVE_KINDS, SecretHit, find_secrets
+from bot.extract.secrets import LIVE_KINDS, SecretHit, find_secrets, scrub
 from bot.models import Artifact, Curl, Flow, FlowId, Secret, UiMessage, Url
 from bot.normalize import Normalized, prose
 
@@ -161,8 +161,12 @@ def extract(message: Normalized, env: EnvNames | None = None) -> Extraction:
     hits = find_secrets(text)
     known = {h.value for h in hits}
     hits += [h for h in structural if h.value not in known]
-    artifacts.extend(Secret(secret_kind=h.kind, masked=h.masked, name=h.name) for h in hits)
-    words = prose(_URL.sub(" ", rest))
+    first: dict[str, SecretHit] = {}  # one Secret per value, named where it was first found
+    for hit in hits:
+        first.setdefault(hit.value, hit)
+    artifacts.extend(Secret(secret_kind=h.kind, masked=h.masked, name=h.name) for h in first.values())
+    # The question is matched against topics: a secret must not steer the answer, nor be kept with it.
+    words = prose(scrub(_URL.sub(" ", rest), hits))
     return Extraction(artifacts=tuple(artifacts), prose=words, secrets=tuple(hits))
 
 

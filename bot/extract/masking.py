@@ -280,6 +280,8 @@ def _is_secret(path: tuple[str, ...], value: Any, request: bool) -> bool:
         return False
     if (request and name in _CODE_FIELDS) or _SECRET_NAME.match(name):
         return True
+    if isinstance(value, str) and ("password" in name or "passwd" in name):
+        return True  # `password_confirm`, `passwordRepeat`; a number (`min_password_length`) is a setting
     if name == "value" and parents[-2:] == ["auth", "config"]:
         return True  # a web hook's or the HTTP courier's API key
     if name == "base64" and parents and parents[-1] == "key":

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 _ENV_NAME = r"[A-Z][A-Z0-9_]{0,100}(?:SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|APIKEY|PRIVATE_KEY)[A-Z0-9_]{0,100}"
-_KEY_NAME = r"[\w-]{0,60}(?:client_secret|private_key|api_key|apikey|secret|access_token|refresh_token|auth_token)"
+_KEY_NAME = r"[\w-]{0,60}(?:client[-_]?secret|private[-_]?key|api[-_]?key|secret|(?:access|refresh|auth)[-_]token)"
 _VALUE = r"([^\s'\"]{4,4096})"
 
 # (kind, pattern, group holding the secret value, group holding a name or None)
@@ -21,8 +21,9 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], int, int | None], ...] = (
     ("access_token", re.compile(r"\b(ory_at_[A-Za-z0-9_.-]{8,2048})"), 1, None),
     ("refresh_token", re.compile(r"\b(ory_rt_[A-Za-z0-9_.-]{8,2048})"), 1, None),
     ("api_key", re.compile(r"\b(ory_(?:pat|apikey|ak)_[A-Za-z0-9_-]{8,512})"), 1, None),
-    ("session_token", re.compile(r"(?i)\b(x-session-token)\s*:\s*([^\s'\"{}]{8,4096})"), 2, 1),
-    ("bearer", re.compile(r"(?i)\b(authorization)\s*:\s*bearer\s+([^\s'\"{}]{8,8192})"), 2, 1),
+    # Header names as typed in curl (`-H 'Authorization: Bearer …'`) or in JS (`'Authorization': 'Bearer …'`).
+    ("session_token", re.compile(r"(?i)\b(x-session-token)['\"]?\s*:\s*['\"]?([^\s'\"{}]{6,4096})"), 2, 1),
+    ("bearer", re.compile(r"(?i)\b(authorization)['\"]?\s*:\s*['\"]?bearer\s+([^\s'\"{}]{6,8192})"), 2, 1),
     ("bearer", re.compile(r"(?i)\b(bearer)\s+([A-Za-z0-9_.~+/-]{16,8192}=*)"), 2, 1),
     ("session_token", re.compile(r'"(session_token)"\s*:\s*"([^"{}\s]{8,4096})"'), 2, 1),
     ("password", re.compile(r'"((?:new_)?password)"\s*:\s*"([^"\n]{1,512})"'), 2, 1),
@@ -37,11 +38,11 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], int, int | None], ...] = (
         1,
         None,
     ),
-    ("password", re.compile(r"(?i)\b(authorization)\s*:\s*basic\s+([A-Za-z0-9+/=]{4,4096})"), 2, 1),
-    # Environment lines whose name says secret: `SECRETS_COOKIE=…`, `SMTP_PASSWORD: …`, `- name: X` / `value: …`.
+    ("password", re.compile(r"(?i)\b(authorization)['\"]?\s*:\s*['\"]?basic\s+([A-Za-z0-9+/=]{4,4096})"), 2, 1),
+    # Environment variables whose name says secret: `SECRETS_COOKIE=…`, `SMTP_PASSWORD: …`, `- name: X` / `value: …`.
     (
         "config_secret",
-        re.compile(r"(?m)^[ \t]*(?:-[ \t]*)?(?:export[ \t]+)?(" + _ENV_NAME + r")[ \t]*[=:][ \t]*['\"]?" + _VALUE),
+        re.compile(r"(?<![\w-])(" + _ENV_NAME + r")[ \t]*[=:][ \t]*['\"]?" + _VALUE),
         2,
         1,
     ),
@@ -49,7 +50,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], int, int | None], ...] = (
     # YAML or JSON keys whose name says secret: `client_secret: …`, `"api_key": "…"`.
     (
         "config_secret",
-        re.compile(r"(?i)(?<![\w-])\"?(" + _KEY_NAME + r")\"?[ \t]*:[ \t]*['\"]?([^\s'\",}{]{6,4096})"),
+        re.compile(r"(?i)(?<![\w-])['\"]?(" + _KEY_NAME + r")['\"]?[ \t]*:[ \t]*['\"]?([^\s'\",}{]{6,4096})"),
         2,
         1,
     ),
@@ -95,20 +96,21 @@ def is_placeholder(value: str) -> bool:
 
 
 def find_secrets(text: str) -> list[SecretHit]:
+    """Every secret once per place it stands: a short value is masked only in its contexts, so each counts."""
     hits: list[SecretHit] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for kind, pattern, group, name_group in _PATTERNS:
         for m in pattern.finditer(text):
             value = m.group(group)
-            if value in seen or is_placeholder(value):
+            if (value, m.group(0)) in seen or is_placeholder(value):
                 continue
-            seen.add(value)
+            seen.add((value, m.group(0)))
             name = m.group(name_group) if name_group else kind
             hits.append(SecretHit(kind=kind, name=name, value=value, context=m.group(0)))
     for m in _PEM.finditer(text):
         for line in _PEM_LINE.findall(m.group(2)):
-            if line not in seen:
-                seen.add(line)
+            if (line, "") not in seen:
+                seen.add((line, ""))
                 hits.append(SecretHit(kind="private_key", name=m.group(1).lower(), value=line))
     return hits
 
