@@ -194,6 +194,7 @@ class SqliteState:
             self._seen.first(event_id)
         self._unwritten: list[tuple[str, float]] = []
         self._flush: asyncio.Task | None = None
+        self._closed = False
 
     @staticmethod
     def _open(path: str) -> sqlite3.Connection:
@@ -215,6 +216,8 @@ class SqliteState:
         return db
 
     async def _run(self, fn, *args):
+        if self._closed:
+            raise StateError("sqlite: the state store is closed")
         try:
             return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
         except sqlite3.Error as exc:
@@ -337,16 +340,23 @@ class SqliteState:
         await self._run(self._db.execute, "DELETE FROM outbox WHERE key = ? AND owner = ?", (key, owner))
 
     def _ping(self) -> bool:
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('ping', ?)", (str(time.time()),))
+        # A readiness probe must answer within its own timeout: wait 1 s for a lock, not the usual 5.
+        self._db.execute("PRAGMA busy_timeout = 1000")
+        try:
+            self._tx(self._db.execute, "INSERT OR REPLACE INTO meta VALUES ('ping', ?)", (str(time.time()),))
+        finally:
+            self._db.execute("PRAGMA busy_timeout = 5000")
         return True
 
     async def ping(self) -> bool:
         try:
-            return await self._run(self._tx, self._ping)
+            return await self._run(self._ping)
         except StateError:
             return False
 
     async def close(self) -> None:
+        if self._closed:
+            return
         if self._flush is not None:
             self._flush.cancel()
             self._flush = None
@@ -356,6 +366,7 @@ class SqliteState:
             with contextlib.suppress(StateError):
                 await self._run(self._tx, self._write_events, batch)
         await self._run(self._db.close)
+        self._closed = True
         self._thread.shutdown(wait=False)
 
 

@@ -81,6 +81,7 @@ class _Fault:
     retry_after: int | None
     error: str
     remaining: int
+    delay: float = 0.0
 
 
 @dataclass
@@ -154,6 +155,8 @@ class FakeSlack:
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "files.info": self._files_info,
             "apps.connections.open": self._apps_connections_open,
         }
@@ -252,22 +255,27 @@ class FakeSlack:
         retry_after: int | None = 1,
         times: int = 1,
         error: str | None = None,
+        delay: float = 0.0,
     ) -> None:
         """Answer the next ``times`` calls of ``method`` with HTTP ``status`` and ``{"ok": false, "error": ...}``.
 
         429 carries ``Retry-After: retry_after`` (error ``ratelimited``); 500/503 give ``internal_error`` /
         ``service_unavailable``. ``status=200, error="channel_not_found"`` injects a plain API error.
-        Faults queue up in call order.
+        ``delay``: seconds to hang before answering (a client with a shorter timeout sees a timeout; nothing is
+        posted either way). Faults queue up in call order.
         """
         err = error or _DEFAULT_ERRORS.get(status, "fatal_error")
-        self._faults.setdefault(method, []).append(_Fault(status, retry_after, err, times))
+        self._faults.setdefault(method, []).append(_Fault(status, retry_after, err, times, delay))
 
-    def on(self, method: str, handler: Handler) -> None:
+    def on(self, method: str, handler: Handler) -> Handler | None:
         """Serve ``method`` with ``handler(params) -> dict`` (sync or async; ``ok: true`` added when missing).
 
-        Replaces a built-in method or adds one; the bearer token is still checked first.
+        Replaces a built-in method or adds one; the bearer token is still checked first. Returns the handler
+        it replaces (None for a new method), so a test can wrap the built-in behaviour.
         """
+        previous = self._handlers.get(method)
         self._handlers[method] = handler
+        return previous
 
     # ------------------------------------------------------------------ Socket Mode
 
@@ -427,6 +435,8 @@ class FakeSlack:
 
         fault = self._take_fault(method)
         if fault is not None:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
             extra = (
                 {"Retry-After": str(fault.retry_after)} if fault.status == 429 and fault.retry_after is not None else {}
             )
@@ -561,6 +571,26 @@ class FakeSlack:
         message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
         self._updates.append(params)
         return {"channel": channel, "ts": ts, "text": message.get("text", ""), "message": message}
+
+    def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Messages posted through this fake in ``channel`` (newest first), after ``oldest`` when given."""
+        channel, oldest = params.get("channel"), float(params.get("oldest") or 0)
+        found = [m for (c, ts), m in self.messages.items() if c == channel and float(ts) > oldest]
+        return self._history_page(params, sorted(found, key=lambda m: float(m["ts"]), reverse=True))
+
+    def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The thread ``ts`` in ``channel``: messages posted through this fake with that ts or thread_ts."""
+        channel, ts = params.get("channel"), str(params.get("ts", ""))
+        found = [m for (c, m_ts), m in self.messages.items() if c == channel and ts in (m_ts, m.get("thread_ts"))]
+        return self._history_page(params, sorted(found, key=lambda m: float(m["ts"])))
+
+    @staticmethod
+    def _history_page(params: dict[str, Any], found: list[dict[str, Any]]) -> dict[str, Any]:
+        # Like Slack: message metadata is only returned when asked for.
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        limit = int(params.get("limit") or 100)
+        out = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in found[:limit]]
+        return {"messages": out, "has_more": len(found) > limit, "response_metadata": {"next_cursor": ""}}
 
     def _files_info(self, params: dict[str, Any]) -> dict[str, Any]:
         f = self._files.get(params.get("file", ""))

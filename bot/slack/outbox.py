@@ -144,6 +144,9 @@ class Outbox:
                 self.metrics.state_errors.inc()
                 log.error("outbox not read: error=%s", exc)
                 continue
+            except Exception:
+                log.exception("outbox not read")
+                continue
             for key, item in claimed:
                 task = asyncio.get_running_loop().create_task(self._deliver_bounded(key, owner, item))
                 self._inflight.add(task)
@@ -151,7 +154,10 @@ class Outbox:
 
     async def _deliver_bounded(self, key: str, owner: str, item: dict) -> None:
         async with self._slots:
-            await self._deliver(key, owner, item)
+            try:
+                await self._deliver(key, owner, item)
+            except Exception:  # the worker must outlive any one item; its lease brings it back
+                log.exception("outbox delivery failed: key=%s", key)
 
     # ------------------------------------------------------------------ one item
 
