@@ -4,6 +4,7 @@ identity schema or Kratos config. One value may yield several artifacts (a flow 
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,9 +105,9 @@ def unchecked_notes(artifacts) -> list[str]:
 
 def _walk(value: Any, budget: list[int]):
     """Yield every dict inside value, breadth first, bounded so a huge paste stays cheap."""
-    queue = [value]
+    queue = deque([value])
     while queue and budget[0] > 0:
-        item = queue.pop(0)
+        item = queue.popleft()
         budget[0] -= 1
         if isinstance(item, dict):
             yield item
