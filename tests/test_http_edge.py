@@ -363,13 +363,18 @@ def test_ops_port_takes_operations_off_the_events_port(kb, tmp_path):
     run(scenario)
 
 
-def test_ops_port_setting():
+def test_ops_port_and_idle_timeout_settings():
     base = {"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_SIGNING_SECRET": "s"}
     assert load_settings(base).ops_port is None
     assert load_settings({**base, "OPS_PORT": "9090"}).ops_port == 9090
     for bad in ("3000", "x", "70000"):
         with pytest.raises(SettingsError, match="OPS_PORT"):
             load_settings({**base, "OPS_PORT": bad})
+    assert load_settings(base).http_idle_timeout == 5
+    assert load_settings({**base, "KRATOS_BOT_HTTP_IDLE_TIMEOUT": "75"}).http_idle_timeout == 75
+    for bad in ("0", "soon"):
+        with pytest.raises(SettingsError, match="KRATOS_BOT_HTTP_IDLE_TIMEOUT"):
+            load_settings({**base, "KRATOS_BOT_HTTP_IDLE_TIMEOUT": bad})
 
 
 def test_helm_chart_serves_operations_on_their_own_port(helm, k8s_validate, tmp_path):  # noqa: F811

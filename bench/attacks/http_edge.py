@@ -52,7 +52,7 @@ async def serve_child(port: int, api_url: str) -> None:
     app, rt = create(settings)
     runners = []
     for web_app, _ in sites(app, rt, settings):
-        runner = app_runner(web_app)
+        runner = app_runner(web_app, settings.http_idle_timeout)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         runners.append(runner)

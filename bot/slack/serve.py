@@ -49,6 +49,7 @@ BODY_BUDGET = 16 * 1024 * 1024  # per lane
 BODY_TIMEOUT = 5.0  # Slack sends the whole body at once; it gives up on us after 3 s anyway
 # aiohttp closes a connection that has not delivered a complete request line and headers this long after
 # opening it, or after its previous response: idle keep-alive and slow-header senders alike.
+# (KRATOS_BOT_HTTP_IDLE_TIMEOUT; aiohttp's default is an hour.)
 IDLE_TIMEOUT = 5.0
 LINGER = 2.0  # after refusing a body unread, how long aiohttp drains (and discards) it before closing
 SIGNATURE_WINDOW = 300  # seconds, as Slack's own verifiers allow
@@ -304,7 +305,7 @@ async def _serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     runners = []
     for web_app, port in sites(app, rt, settings):
-        runner = app_runner(web_app)
+        runner = app_runner(web_app, settings.http_idle_timeout)
         await runner.setup()
         await web.TCPSite(runner, "0.0.0.0", port).start()
         runners.append(runner)

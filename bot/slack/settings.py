@@ -33,6 +33,9 @@ class Settings:
     ops_port: int | None = None
     admin_token: str | None = None  # enables POST /admin/reload (kratos-bot kb reload)
     slack_timeout: int = 10  # seconds per Web API call before it counts as failed (then retried, bounded)
+    # HTTP mode: seconds a connection may take to deliver a request's headers, and stay idle between requests.
+    # Behind a proxy that pools connections, set it above the proxy's upstream keep-alive timeout.
+    http_idle_timeout: int = 5
     redis_pool: int = 50  # Redis connections per process; a burst waits for a free one (2 s at most)
 
     @property
@@ -123,4 +126,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         admin_token=env.get("KRATOS_BOT_ADMIN_TOKEN") or None,
         slack_timeout=_seconds(env, "KRATOS_BOT_SLACK_TIMEOUT", "10"),
         redis_pool=_count(env, "KRATOS_BOT_REDIS_POOL", "50"),
+        http_idle_timeout=_seconds(env, "KRATOS_BOT_HTTP_IDLE_TIMEOUT", "5"),
     )
