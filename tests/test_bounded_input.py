@@ -165,6 +165,14 @@ def test_a_block_over_the_size_limit_is_noted_not_silently_skipped():
     assert [c.source for c in configs] == [UNCHECKED] and spans == [(0, len(block))]
 
 
+def test_a_bomb_in_a_bare_oidc_provider_list_is_noted():
+    chain = "".join(
+        f"  l{i}: &l{i} [" + ",".join([f"*l{i - 1}" if i else '"x"'] * 9) + "]\n" for i in range(9)
+    )
+    configs, _ = find_yaml_configs("- id: github\n  provider: github\n  mapper_url: base64://x\n" + chain)
+    assert [c.source for c in configs] == [UNCHECKED]
+
+
 def test_an_env_value_bomb_stays_a_string():
     env = classify.EnvNames.of({"SELFSERVICE_ALLOWED_RETURN_URLS": "selfservice.allowed_return_urls"})
     line = "SELFSERVICE_ALLOWED_RETURN_URLS=[&a [x,x,x,x,x,x,x,x], &b [*a,*a,*a,*a,*a,*a,*a,*a], " + ", ".join(
