@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import traceback
 
 from aiohttp.http_exceptions import HttpProcessingError
 
@@ -21,6 +22,8 @@ class JsonFormatter(logging.Formatter):
         doc.update(getattr(record, "fields", {}) or {})
         if record.exc_info:
             doc["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            doc["exception"] = record.exc_text
         return json.dumps(doc, default=str)
 
 
@@ -45,7 +48,8 @@ class LibraryBodyFilter(logging.Filter):
     """The last line behind bolt_logger(): libraries (slack_bolt, slack_sdk, aiohttp, redis) print request
     and response bodies in their DEBUG and INFO lines and inside the parentheses of some warnings
     ("Unhandled request ({body})"). Below WARNING their records are dropped; from WARNING up only the text
-    before the first bracket is kept. Our own loggers never put message text in a record, so they pass."""
+    before the first bracket is kept, and a traceback keeps its frames but not its exception's message.
+    Our own loggers never put message text in a record, so they pass."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if _own(record.name):
@@ -59,11 +63,13 @@ class LibraryBodyFilter(logging.Filter):
             return False
         message = record.getMessage()
         cut = min((i for i in (message.find(c) for c in "({[\n") if i >= 0), default=len(message))
-        if cut < len(message) or error is not None:
-            withheld = f"{type(error).__name__}; details withheld" if error is not None else "details withheld"
-            record.msg, record.args = f"{message[:cut].rstrip(' :,')} ({withheld})", None
-            # Exception messages and tracebacks of libraries quote what they were parsing.
-            record.exc_info, record.exc_text = None, None
+        if cut < len(message):
+            record.msg, record.args = f"{message[:cut].rstrip(' :,')} (details withheld)", None
+        if error is not None:
+            # Where it failed, not what it was given: exception messages quote the data being parsed.
+            frames = "".join(traceback.format_tb(error.__traceback__))
+            record.exc_info = None
+            record.exc_text = f"Traceback (most recent call last):\n{frames}{type(error).__name__}"
         return True
 
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sys
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -226,6 +227,26 @@ def test_no_request_body_in_any_log_line_and_refusals_summarised(kb, tmp_path, c
     summaries = [line for line in lines if line["message"].startswith("refused ")]
     assert 1 <= len(summaries) <= 2  # one at the first refusal, one with the rest when the server stops
     assert sum(line["refused"]["bad_signature"] for line in summaries) == 200
+
+
+def test_library_warnings_keep_where_but_not_what():
+    from bot.logs import JsonFormatter, LibraryBodyFilter
+
+    body = '{"password": "' + "hunter2" + '-button-value", '  # split: the traceback shows this source line
+    try:
+        json.loads(body)
+    except ValueError:
+        record = logging.getLogger("slack_bolt.AsyncApp").makeRecord(
+            "slack_bolt.AsyncApp", logging.ERROR, __file__, 1, "Failed to run listener function (error: %s)",
+            (body,), exc_info=sys.exc_info())
+    debug = logging.getLogger("slack_sdk.web").makeRecord(
+        "slack_sdk.web", logging.DEBUG, __file__, 1, "Sending a request - body: %s", (body,), None)
+    assert LibraryBodyFilter().filter(debug) is False
+    assert LibraryBodyFilter().filter(record) is True
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "Failed to run listener function (details withheld)"
+    assert "JSONDecodeError" in line["exception"] and "test_http_edge.py" in line["exception"]
+    assert "hunter2" not in json.dumps(line)
 
 
 # --- row 9: junk, admin, retry reasons, readiness ------------------------------------------------------------
