@@ -279,7 +279,7 @@ def sites(app: AsyncApp, rt: Runtime, settings: Settings) -> list[tuple[web.Appl
     """The aiohttp applications to serve and their ports: Socket Mode's health server; HTTP mode's one port,
     or with OPS_PORT the events port and the operations port."""
     if settings.socket_mode:
-        return [(http_app(app, rt, with_events=False), settings.ops_port or settings.health_port)]
+        return [(http_app(app, rt, with_events=False), settings.health_port)]
     if settings.ops_port:
         return [
             (http_app(app, rt, with_ops=False), settings.port),
@@ -317,7 +317,7 @@ async def _serve(settings: Settings) -> None:
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({connect, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if connect.done() and connect.exception() is None:
-            log.info("connected in Socket Mode; health on port %s", settings.ops_port or settings.health_port)
+            log.info("connected in Socket Mode; health on port %s", settings.health_port)
         elif connect.done():
             log.error("Socket Mode connection failed: %s", connect.exception())
             stop.set()
