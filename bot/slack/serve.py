@@ -186,7 +186,6 @@ def events_route(app: AsyncApp, rt: Runtime, refusals: Refusals, body_timeout: f
         return response
 
     async def events(request: web.Request) -> web.Response:
-        nonlocal in_flight
         headers = request.headers
         try:
             length = request.content_length
