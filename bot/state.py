@@ -40,6 +40,7 @@ MAX_MEMORY_ANSWERS = 1000
 MAX_RECORDS = 200_000
 MAX_RECENT_EVENTS = 500_000  # SQLite's in-memory dedupe front: an hour of events at well over 100/s
 EVENT_FLUSH_DELAY = 0.05  # seconds SQLite gathers event ids before writing them in one transaction
+SWEEP_INTERVAL = 60.0  # seconds between SQLite's deletions of expired rows (reads check expiry themselves)
 REDIS_POOL = 50
 REDIS_POOL_WAIT = 2.0  # seconds; dedupe runs before the ack and Slack gives up on it after 3
 
@@ -195,6 +196,7 @@ class SqliteState:
         self._unwritten: list[tuple[str, float]] = []
         self._flush: asyncio.Task | None = None
         self._closed = False
+        self._swept = 0.0
 
     @staticmethod
     def _open(path: str) -> sqlite3.Connection:
@@ -243,13 +245,23 @@ class SqliteState:
         rows = self._db.execute("SELECT data FROM turns WHERE thread = ? ORDER BY at, rowid", (thread,)).fetchall()
         return tuple(turn_from_json(row[0]) for row in rows[-MAX_TURNS:])
 
+    def _sweep(self) -> None:
+        """Delete expired rows, at most once a SWEEP_INTERVAL: under load a scan per write would add up."""
+        now = time.time()
+        if now - self._swept < SWEEP_INTERVAL:
+            return
+        self._swept = now
+        self._db.execute("DELETE FROM turns WHERE at < ?", (now - self.thread_ttl,))
+        self._db.execute("DELETE FROM events WHERE at < ?", (now - EVENT_TTL,))
+        self._db.execute("DELETE FROM answers WHERE at < ?", (now - ANSWER_TTL,))
+
     def _append(self, thread: str, turn: Turn) -> None:
         self._db.execute("INSERT INTO turns VALUES (?, ?, ?)", (thread, time.time(), turn_to_json(turn)))
-        self._db.execute("DELETE FROM turns WHERE at < ?", (time.time() - self.thread_ttl,))
+        self._sweep()
 
     def _write_events(self, batch: list[tuple[str, float]]) -> None:
-        self._db.execute("DELETE FROM events WHERE at < ?", (time.time() - EVENT_TTL,))
         self._db.executemany("INSERT OR IGNORE INTO events VALUES (?, ?)", batch)
+        self._sweep()
 
     async def _flush_events(self) -> None:
         await asyncio.sleep(EVENT_FLUSH_DELAY)
@@ -284,9 +296,9 @@ class SqliteState:
         return [json.loads(row[0]) for row in rows]
 
     def _put_answer(self, answer_id: str, answer: dict) -> None:
-        now = time.time()
-        self._db.execute("DELETE FROM answers WHERE at < ?", (now - ANSWER_TTL,))
-        self._db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?)", (answer_id, now, json.dumps(answer)))
+        row = (answer_id, time.time(), json.dumps(answer))
+        self._db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?)", row)
+        self._sweep()
 
     def _get_answer(self, answer_id: str) -> dict | None:
         row = self._db.execute(
