@@ -76,7 +76,7 @@ def _scrub_value(value, secrets):
 def redact(artifact: Artifact, secrets: tuple[SecretHit, ...]) -> Artifact:
     """Mask every secret inside an artifact before it is remembered: by its structure (idempotent, so an
     artifact extraction already masked comes out the same), then every known value in any string field."""
-    (artifact,), _ = mask_artifacts([artifact])
+    (artifact,), _ = mask_artifacts([artifact], secrets)
     if not secrets:
         return artifact
     changes = {f.name: _scrub_value(getattr(artifact, f.name), secrets) for f in dataclasses.fields(artifact)}

@@ -269,7 +269,10 @@ _PLACEHOLDERS = {"string", "secret", "password", "example", "changeme", "redacte
 
 
 def _realistic(value: str) -> bool:
-    return value.lower() not in _PLACEHOLDERS and not value.lower().startswith("your")
+    # Letters and digits, like a generated secret: a plain word ("settings", "Cookie") is a word of the paste
+    # or of the answer as well, and the reader may pick a topic by it.
+    mixed = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+    return mixed and value.lower() not in _PLACEHOLDERS and not value.lower().startswith("your")
 
 
 _TOKEN = st.text(alphabet=_ALNUM, min_size=8, max_size=24).filter(_realistic)
@@ -392,13 +395,18 @@ def _request_text(shape: str, header: tuple[str, str] | None, body: dict, form: 
 @st.composite
 def _requests(draw):
     secrets: list[str] = []
+
+    def slot(strategy) -> str:
+        # The paste is written with markers, then filled twice: with the secrets, and with other values.
+        secrets.append(draw(strategy))
+        return f"@@{len(secrets) - 1}@@"
+
     header_kind = draw(
         st.sampled_from(["none", "bearer", "basic", "session", "cookie", "csrf_cookie", "apikey", "cookies"])
     )
     header = None
     if header_kind != "none":
-        value = draw(_TOKEN)
-        secrets.append(value)
+        value = slot(_TOKEN)
         header = {
             "bearer": ("Authorization", f"Bearer {value}"),
             "basic": ("Authorization", "Basic " + value),
@@ -413,22 +421,22 @@ def _requests(draw):
         body["method"] = draw(st.sampled_from(["password", "passwrd", "code"]))
     fields = ["password", "csrf_token", "lookup_secret", "new_password", "session_token", "password_confirm"]
     for field in draw(st.lists(st.sampled_from(fields), unique=True, max_size=3)):
-        value = draw(_SHORT)
-        secrets.append(value)
-        body[field] = value
+        body[field] = slot(_SHORT)
     if draw(st.booleans()):
-        value = draw(_SHORT)
-        secrets.append(value)
-        body["traits"] = {"email": "jane@example.com", "password": value}
+        body["traits"] = {"email": "jane@example.com", "password": slot(_SHORT)}
     assume(secrets)
     shape = draw(st.sampled_from(["curl", "http", "mention", "fetch"]))
     form = shape == "curl" and "traits" not in body and draw(st.booleans())
     flow = draw(st.sampled_from([FLOW, FLOW[:-1], "{{flowId}}"]))
-    text = _request_text(shape, header, body, form, flow)
-    control = text
-    for secret in sorted(secrets, key=len, reverse=True):
-        control = control.replace(secret, "Q" * len(secret))
-    return text, control, secrets
+    template = _request_text(shape, header, body, form, flow)
+
+    def fill(values: list[str]) -> str:
+        out = template
+        for i, value in enumerate(values):
+            out = out.replace(f"@@{i}@@", value)
+        return out
+
+    return fill(secrets), fill(["Q" * len(v) for v in secrets]), secrets
 
 
 _SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -3,6 +3,7 @@ identity schemas, Kratos config, URLs, flow ids and secrets. Several per message
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ from bot.extract.curl import find_curls
 from bot.extract.http import find_js_requests, find_raw_http
 from bot.extract.jsonblobs import find_json
 from bot.extract.masking import mask_artifacts
-from bot.extract.secrets import LIVE_KINDS, SecretHit, find_secrets, scrub
+from bot.extract.secrets import LIVE_KINDS, MIN_GLOBAL, SecretHit, find_secrets, scrub
 from bot.models import Artifact, Curl, Flow, FlowId, Secret, UiMessage, Url
 from bot.normalize import Normalized, prose
 
@@ -29,6 +30,7 @@ class Extraction:
     artifacts: tuple[Artifact, ...]
     prose: str  # the words around the artifacts, on one line: what the user asks
     secrets: tuple[SecretHit, ...]  # raw values, never stored or shown; used to scrub the reply
+    text: str = ""  # the whole message with every secret found masked: what later stages may read
 
     def of(self, kind: type) -> list:
         return [a for a in self.artifacts if isinstance(a, kind)]
@@ -107,6 +109,18 @@ def _unplaced_bodies(bodies: list[tuple[int, dict]], mentioned: list[Curl], arti
     return out[:5]
 
 
+def masked_text(text: str, hits: list[SecretHit]) -> str:
+    """`text` with every secret masked: where the text patterns found it, and, for a value found only by its
+    place in an artifact, wherever it stands as a whole token (unless it is a plain word, which the reader
+    may need and which a secret rarely is)."""
+    text = scrub(text, hits)
+    for hit in sorted(hits, key=lambda h: len(h.value), reverse=True):
+        value = hit.value
+        if len(value) < MIN_GLOBAL and not hit.context and not value.isalpha() and value in text:
+            text = re.sub(r"(?<![\w-])" + re.escape(value) + r"(?![\w-])", hit.masked, text)
+    return text
+
+
 def extract(message: Normalized, env: EnvNames | None = None) -> Extraction:
     """`env` maps Kratos' environment variable names to config key paths (from the facts)."""
     text = message.text
@@ -157,17 +171,19 @@ def extract(message: Normalized, env: EnvNames | None = None) -> Extraction:
 
     # Secrets are masked in the artifacts before anything reads them: rules, corrections, the reply and the
     # thread memory only ever see masked values. The text patterns stay as the last line behind them.
-    artifacts, structural = mask_artifacts(artifacts)
     hits = find_secrets(text)
+    artifacts, structural = mask_artifacts(artifacts, hits)
     known = {h.value for h in hits}
     hits += [h for h in structural if h.value not in known]
     first: dict[str, SecretHit] = {}  # one Secret per value, named where it was first found
     for hit in hits:
         first.setdefault(hit.value, hit)
     artifacts.extend(Secret(secret_kind=h.kind, masked=h.masked, name=h.name) for h in first.values())
-    # The question is matched against topics: a secret must not steer the answer, nor be kept with it.
-    words = prose(scrub(_URL.sub(" ", rest), hits))
-    return Extraction(artifacts=tuple(artifacts), prose=words, secrets=tuple(hits))
+    # The question is matched against topics: a secret must not steer the answer, nor be kept with it. The
+    # prose is on one line, so are the contexts the short secrets are masked in.
+    words = prose(_URL.sub(" ", rest))
+    words = scrub(words, [dataclasses.replace(h, context=prose(h.context)) for h in hits])
+    return Extraction(artifacts=tuple(artifacts), prose=words, secrets=tuple(hits), text=masked_text(text, hits))
 
 
 __all__ = ["Extraction", "LIVE_KINDS", "extract", "is_uuid"]

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from typing import Any
 
-from bot.extract.secrets import LIVE_KINDS, SecretHit, find_secrets, is_placeholder
+from bot.extract.secrets import SecretHit, is_placeholder, scrub
 from bot.models import Artifact, Curl, Flow, KratosConfig, KratosError, UiMessage, Url
 
 MAX_NODES = 20_000  # distinct nodes masked per document; the rest of a bigger one is dropped
@@ -57,6 +58,8 @@ _COOKIE_ATTRS = {"path", "domain", "expires", "max-age", "samesite", "httponly",
 # `scheme://user:password@host`: the password may hold `/`, `{}` or `@`; the last `@` before a host ends it.
 _SCHEME = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://")
 _HOSTLIKE = re.compile(r"[\w\[][\w.\-\[\]:%]*(?:[/?#,;]|$)|(?:tcp|unix)\(")
+_NOT_USERINFO = re.compile(r"[/?#]")
+_PORT = re.compile(r"\d{1,5}(?:[/?#]|$)")
 _QUERY_SECRET = re.compile(
     r"(?i)([?&;]|^|\s)((?:[\w-]*[_-])?(?:password|pwd|secret|token|api_?key|code|sslpassword))=([^&#\s'\"]+)"
 )
@@ -73,10 +76,11 @@ _AUTH = re.compile(r"(?i)^(\s*)(bearer|basic|token|digest|apikey|api-key|negotia
 class _Masker:
     """Masks one message's artifacts and collects what it hid, once per value."""
 
-    def __init__(self) -> None:
+    def __init__(self, found: Sequence[SecretHit] = ()) -> None:
         self.hits: list[SecretHit] = []
         self._seen: set[str] = set()
         self.budget = MAX_NODES
+        self.found = found  # what the text patterns found in the whole message
 
     def hide(self, value: str, kind: str, name: str) -> str:
         """The masked form of `value`, recorded as a secret (a placeholder is returned as it is)."""
@@ -137,8 +141,10 @@ class _Masker:
             while at > 0 and not _HOSTLIKE.match(token, at + 1):
                 at = token.rfind("@", 0, at)
             colon = token.find(":", 0, at) if at > 0 else -1
-            if colon == -1 or colon + 1 >= at:
+            if colon == -1 or colon + 1 >= at or _NOT_USERINFO.search(token, 0, colon):
                 continue
+            if _PORT.match(token, colon + 1):
+                continue  # `host:4433/path?email=a@b.c`: a port, and an `@` further on
             start = m.end() + colon + 1
             out.append(value[pos:start])
             out.append(self.hide(value[start : m.end() + at], "password", name or "url password"))
@@ -222,20 +228,11 @@ class _Masker:
         if isinstance(body, dict | list):
             body = self.document(body, (), False, True, {})
         elif isinstance(body, str):
-            body = self.text(_scrub_found(body, self), "body")
+            body = self.text(scrub(body, self.found), "body")
         for m in _USER_OPTION.finditer(curl.raw):
             self.hide(m.group(2), "password", "--user")
-        # The raw command is finished in mask_artifacts, once every value of the message is known.
-        raw = _scrub_found(curl.raw, self)
-        return dataclasses.replace(curl, headers=headers, cookies=cookies, url=url, body=body, raw=raw)
-
-
-def _scrub_found(text: str, masker: _Masker) -> str:
-    """Text-pattern secrets of a free string, recorded and masked where they stand."""
-    for hit in find_secrets(text):
-        masked = masker.hide(hit.value, hit.kind, hit.name)
-        text = text.replace(hit.context, hit.context.replace(hit.value, masked)) if hit.context else text
-    return text
+        # The raw command is masked in mask_artifacts, once every value of the message is known.
+        return dataclasses.replace(curl, headers=headers, cookies=cookies, url=url, body=body)
 
 
 def _mask_raw(raw: str, hits: list[SecretHit]) -> str:
@@ -280,8 +277,8 @@ def _is_secret(path: tuple[str, ...], value: Any, request: bool) -> bool:
         return False
     if (request and name in _CODE_FIELDS) or _SECRET_NAME.match(name):
         return True
-    if isinstance(value, str) and ("password" in name or "passwd" in name):
-        return True  # `password_confirm`, `passwordRepeat`; a number (`min_password_length`) is a setting
+    if request and isinstance(value, str) and ("password" in name or "passwd" in name):
+        return True  # `password_confirm`, `passwordRepeat`; config names like that are settings
     if name == "value" and parents[-2:] == ["auth", "config"]:
         return True  # a web hook's or the HTTP courier's API key
     if name == "base64" and parents and parents[-1] == "key":
@@ -289,9 +286,12 @@ def _is_secret(path: tuple[str, ...], value: Any, request: bool) -> bool:
     return "jwks" in name and isinstance(value, str) and value.startswith("base64://")
 
 
-def mask_artifacts(artifacts: list[Artifact]) -> tuple[list[Artifact], list[SecretHit]]:
-    """Every artifact with its secrets masked, and the secrets it held (raw values, never stored)."""
-    masker = _Masker()
+def mask_artifacts(
+    artifacts: list[Artifact], found: Sequence[SecretHit] = ()
+) -> tuple[list[Artifact], list[SecretHit]]:
+    """Every artifact with its secrets masked, and the secrets it held that `found` (what the text patterns
+    found in the message) does not name already. Raw values: never stored, never shown."""
+    masker = _Masker(found)
     out: list[Artifact] = []
     for artifact in artifacts:
         if isinstance(artifact, KratosConfig):
@@ -311,8 +311,9 @@ def mask_artifacts(artifacts: list[Artifact]) -> tuple[list[Artifact], list[Secr
         elif isinstance(artifact, UiMessage) and artifact.context:
             artifact = dataclasses.replace(artifact, context=masker.pairs(artifact.context, "context"))
         out.append(artifact)
-    out = [dataclasses.replace(a, raw=_mask_raw(a.raw, masker.hits)) if isinstance(a, Curl) else a for a in out]
+    every = [*found, *masker.hits]
+    out = [dataclasses.replace(a, raw=_mask_raw(scrub(a.raw, found), every)) if isinstance(a, Curl) else a for a in out]
     return out, masker.hits
 
 
-__all__ = ["LIVE_KINDS", "mask_artifacts"]
+__all__ = ["mask_artifacts"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_ENV_NAME = r"[A-Z][A-Z0-9_]{0,100}(?:SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|APIKEY|PRIVATE_KEY)[A-Z0-9_]{0,100}"
+_ENV_NAME = r"[A-Z0-9_]{0,100}(?:SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|APIKEY|PRIVATE_KEY)[A-Z0-9_]{0,100}"
 _KEY_NAME = r"[\w-]{0,60}(?:client[-_]?secret|private[-_]?key|api[-_]?key|secret|(?:access|refresh|auth)[-_]token)"
 _VALUE = r"([^\s'\"]{4,4096})"
 
