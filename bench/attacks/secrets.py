@@ -234,19 +234,36 @@ async def slack_run(pastes: list[tuple[str, str, list[str]]], state_url: str, wo
                 for name, root in roots.items()}
 
 
-def sqlite_turns(path: Path) -> str:
+def sqlite_dump(path: Path) -> str:
+    """Every table (turns, answers, outbox, records …), as SQL."""
     with sqlite3.connect(path) as db:
-        return "\n".join(row[0] for row in db.execute("SELECT data FROM turns"))
+        return "\n".join(db.iterdump())
 
 
-def redis_turns(url: str) -> str:
+def redis_dump(url: str) -> str:
+    """Every key the bot wrote, whatever its type."""
     import redis
 
     client = redis.from_url(url)
+    out: list[bytes] = []
     try:
-        return "\n".join(b"\n".join(client.lrange(key, 0, -1)).decode() for key in client.keys("kratos-bot:thread:*"))
+        for key in client.scan_iter("*"):
+            kind = client.type(key)
+            if kind == b"string":
+                out.append(client.get(key) or b"")
+            elif kind == b"list":
+                out.extend(client.lrange(key, 0, -1))
+            elif kind == b"hash":
+                out.extend(v for pair in client.hgetall(key).items() for v in pair)
+            elif kind == b"zset":
+                out.extend(client.zrange(key, 0, -1))
+            elif kind == b"set":
+                out.extend(client.smembers(key))
+            elif kind == b"stream":
+                out.extend(str(client.xrange(key)).encode())
     finally:
         client.close()
+    return b"\n".join(out).decode(errors="replace")
 
 
 def row(*cells: str) -> None:
@@ -280,14 +297,14 @@ def main() -> None:
         work = Path(tmp)
         db = work / "state.db"
         slack = asyncio.run(slack_run(configs + requests + stored, f"sqlite://{db}", work))
-        sqlite_raw = sqlite_turns(db)
+        sqlite_raw = sqlite_dump(db)
         redis_raw = None
         if shutil.which("redis-server"):
             from tests.redis_server import redis_server
 
             with redis_server(work) as (url, _):
                 asyncio.run(slack_run(stored, url, work))
-                redis_raw = redis_turns(url)
+                redis_raw = redis_dump(url)
 
     n = len(configs)
     row_formats = leaking(configs, config_formats)
@@ -305,15 +322,15 @@ def main() -> None:
         "echoed in the corrected request", f"{len(leaking(requests, req_formats))} of {len(requests)} spellings "
         f"(Slack: {len(leaking(requests, slack))} of {len(requests)})")
     kept = [name for name, (_, secret) in STORED.items() if secret in sqlite_raw]
-    row("4", f"SQLite `turns`: of {len(STORED)} secret classes, kept", f"{len(STORED)} of {len(STORED)} kept",
+    row("4", f"SQLite (every table): of {len(STORED)} secret classes, kept", f"{len(STORED)} of {len(STORED)} kept",
         f"{len(kept)} of {len(STORED)}" + (f" ({', '.join(kept)})" if kept else ""))
     config_kept = sum(1 for _, _, secrets in configs if any(s in sqlite_raw for s in secrets))
-    row("4", "SQLite `turns`: config pastes whose secret is kept", "(part of row 2)", f"{config_kept} of {n}")
+    row("4", "SQLite (every table): config pastes whose secret is kept", "(part of row 2)", f"{config_kept} of {n}")
     if redis_raw is None:
-        row("4", "Redis thread lists", "kept as in SQLite", "skipped: redis-server is not installed")
+        row("4", "Redis (every key)", "kept as in SQLite", "skipped: redis-server is not installed")
     else:
         kept_r = [name for name, (_, secret) in STORED.items() if secret in redis_raw]
-        row("4", f"Redis thread lists: of {len(STORED)} secret classes, kept", "kept as in SQLite",
+        row("4", f"Redis (every key): of {len(STORED)} secret classes, kept", "kept as in SQLite",
             f"{len(kept_r)} of {len(STORED)}" + (f" ({', '.join(kept_r)})" if kept_r else ""))
     if row_formats or row_slack:
         print("leaking:", sorted(set(row_formats + row_slack)))
