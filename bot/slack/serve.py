@@ -288,8 +288,13 @@ def sites(app: AsyncApp, rt: Runtime, settings: Settings) -> list[tuple[web.Appl
 
 
 async def _serve(settings: Settings) -> None:
-    app, rt = create(settings)
     loop = asyncio.get_running_loop()
+    # Before the knowledge load (seconds on a busy node): a SIGTERM meanwhile stops the start-up cleanly
+    # once the load is done, instead of killing the process.
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    app, rt = create(settings)
     reloads: set[asyncio.Task] = set()
 
     def on_sighup() -> None:
@@ -299,9 +304,6 @@ async def _serve(settings: Settings) -> None:
 
     loop.add_signal_handler(signal.SIGHUP, on_sighup)
     rt.outbox.start()  # replies left unposted by an earlier run go out once their lease has run out
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     runners = []
     for web_app, port in sites(app, rt, settings):
         runner = app_runner(web_app, settings.http_idle_timeout)
