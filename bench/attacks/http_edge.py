@@ -317,9 +317,9 @@ async def main() -> None:
             await row5(fake, Path(tmp), rows)
             await row6_and_9(fake, Path(tmp), rows)
     width = max(len(r[1]) for r in rows)
-    print(f"{'row':<4} {'what':<{width}}  {'before (issue)':<16} now")
+    print(f"{'row':<4} {'what':<{width}}  {'before (issue)':<22} now")
     for row, what, before, now in rows:
-        print(f"{row:<4} {what:<{width}}  {before:<16} {now}")
+        print(f"{row:<4} {what:<{width}}  {before:<22} {now}")
     print(f"({time.monotonic() - started:.0f} s)")
 
 
