@@ -44,6 +44,7 @@ from bot.state import State, StateError
 log = logging.getLogger("kratos_bot.slack")
 SHORTCUT_ID = "triage_message"
 COMMAND = "/kratos"
+ANSWERS_AT_ONCE = 4  # answers being triaged and composed at once; triage is CPU work sharing one GIL
 
 
 @dataclass
@@ -57,12 +58,14 @@ class Runtime:
     bot_user_id: str = ""
     slack_ok: bool = False  # auth.test answered ok at least once
     outbox: Outbox = field(init=False)
+    answering: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
         # Its own client: the outbox honours Retry-After itself, by rescheduling, instead of sleeping in the
         # call. The lease covers one attempt: a timeout per call, and the client's bounded retries.
         client = web_client(self.settings, rate_limit_retries=0)
         self.outbox = Outbox(self.state, self.metrics, client, lease=6 * self.settings.slack_timeout + 30)
+        self.answering = asyncio.Semaphore(ANSWERS_AT_ONCE)
 
     def reload(self, directory: Path | None = None) -> bool:
         """Load and validate the knowledge again; the old one keeps serving if the new one is invalid."""
@@ -116,16 +119,20 @@ async def answer(
             extra = await file_texts(inbound.files, rt.settings.bot_token, client)
             text = "\n".join([text, *extra])
         key = inbound.thread_key if inbound.thread_ts else ""
-        history = await _state_step(rt, "history", inbound, rt.state.history(key), ()) if key else ()
-        # In a worker thread: a 1 MB paste takes a quarter second, and the event loop must keep acking others.
-        reply, turn = await asyncio.to_thread(rt.triage.triage, text, history, rt.bot_user_id)
-        if key and turn is not None:
-            await _state_step(rt, "append", inbound, rt.state.append(key, turn))
-        rt.metrics.observe_stages(reply.meta.get("timings", {}))
-        answer_id = uuid.uuid4().hex[:16]
-        entries = [m.entry_id for m in reply.matches[:3]]
-        extra_block = post_button(answer_id) if ephemeral_user else feedback_block(answer_id)
-        payloads = messages(reply, extra_block)
+        # Under a burst, answers wait here rather than all being worked on at once: the event loop then stays
+        # free to acknowledge new requests within Slack's 3 seconds, and the replies catch up afterwards.
+        # Posting is outside: a slow Slack must not hold a slot.
+        async with rt.answering:
+            history = await _state_step(rt, "history", inbound, rt.state.history(key), ()) if key else ()
+            # In a worker thread: a 1 MB paste takes a quarter second, and the event loop must keep acking.
+            reply, turn = await asyncio.to_thread(rt.triage.triage, text, history, rt.bot_user_id)
+            if key and turn is not None:
+                await _state_step(rt, "append", inbound, rt.state.append(key, turn))
+            rt.metrics.observe_stages(reply.meta.get("timings", {}))
+            answer_id = uuid.uuid4().hex[:16]
+            entries = [m.entry_id for m in reply.matches[:3]]
+            extra_block = post_button(answer_id) if ephemeral_user else feedback_block(answer_id)
+            payloads = messages(reply, extra_block)
         if ephemeral_user:
             # Kept in the shared state: the "Post to channel" click may reach another replica. Without it
             # the user still gets the answer; only the button will say it expired.
