@@ -265,6 +265,37 @@ def test_one_claim_per_item_across_replicas(tmp_path):
         asyncio.run(scenario(url))
 
 
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "redis"])
+def test_outbox_contract(tmp_path, backend):
+    """Every backend: one item per key, a claimed item is nobody else's until its lease ends or it is
+    released, and only the current owner writes or removes it."""
+
+    async def scenario(url):
+        state = open_state(url, tmp_path / "f")
+        try:
+            assert await state.outbox_put("k", {"v": 1}, "a", 60)
+            assert not await state.outbox_put("k", {"v": 2}, "b", 0)
+            assert await state.outbox_claim("b", 60, 10) == []  # leased to "a"
+            assert not await state.outbox_save("k", "b", {"v": 3}, None)
+            assert await state.outbox_save("k", "a", {"v": 4}, time.time() - 1)  # released, due now
+            assert await state.outbox_claim("b", 60, 10) == [("k", {"v": 4})]
+            assert not await state.outbox_save("k", "a", {"v": 5}, None)  # "a" lost it
+            await state.outbox_done("k", "a")  # not the owner: no effect
+            assert await state.outbox_save("k", "b", {"v": 6}, time.time() - 1)
+            [(_, item)] = await state.outbox_claim("c", 0, 10)  # a zero lease: due again at once
+            assert item == {"v": 6}
+            await state.outbox_done("k", "c")
+            assert await state.outbox_claim("d", 60, 10) == []
+        finally:
+            await state.close()
+
+    if backend == "redis":
+        with redis_server(tmp_path) as (url, _):
+            asyncio.run(scenario(url))
+    else:
+        asyncio.run(scenario("memory://" if backend == "memory" else f"sqlite://{tmp_path}/state.db"))
+
+
 # ---------------------------------------------------------------- row 7: Redis pool under a burst
 
 
