@@ -26,7 +26,13 @@ def _render(reply, fmt: str) -> str:
 
 def cmd_ask(args) -> int:
     text = " ".join(args.text) if args.text else sys.stdin.read()
-    print(_render(_triage(args).answer(text, thread="cli"), args.format))
+    reply = _triage(args).answer(text, thread="cli")
+    print(_render(reply, args.format))
+    if args.explain:
+        # Why this answer: the decision stage's kind, confidence and reasons (bot/decide.py).
+        print(f"\nDECISION {reply.meta.get('decision', '?')} ({reply.confidence})", file=sys.stderr)
+        for reason in reply.meta.get("reasons", ()):
+            print(f"  - {reason}", file=sys.stderr)
     return 0
 
 
@@ -239,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help='answer a thread: JSONL on stdin, one {"text": ...} per line')
     for p in (ask, chat):
         p.add_argument("--format", choices=("text", "mrkdwn", "json"), default="text")
+    ask.add_argument("--explain", action="store_true", help="also print why (the decision and its reasons) on stderr")
     ask.set_defaults(func=cmd_ask)
     chat.set_defaults(func=cmd_chat)
 

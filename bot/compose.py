@@ -30,6 +30,7 @@ class ComposeInput:
     values: dict | None = None  # placeholder values from the thread (flow ids, base URL)
     notes: tuple[str, ...] = ()  # short remarks (input truncated, binary data …)
     corrected: tuple[Snippet, ...] = ()  # the user's own artifacts with every finding's patches applied
+    primary: bool = True  # False: the decision stage found the best match only related (findings lead)
 
 
 def _fill(text: str, values: dict) -> str:
@@ -72,26 +73,21 @@ def _links(entries: list[Entry], kb: KnowledgeBase) -> tuple[Link, ...]:
     return tuple(out[:MAX_LINKS])
 
 
+def secret_warning(findings) -> str:
+    """The line shown first when a live credential was pasted (masked, with the advice to revoke it)."""
+    secret = next((f for f in findings if f.rule == "live-secrets"), None)
+    return f"{secret.title}. {secret.detail} " + " ".join(secret.fixes) if secret else ""
+
+
 def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
+    """Render an `answer` decision (bot/decide.py chose the matches, their order and the confidence)."""
     values = ci.values or {}
     findings = [f for f in ci.findings if f.rule != "live-secrets"]
-    secret = next((f for f in ci.findings if f.rule == "live-secrets"), None)
-    warning = ""
-    if secret:
-        warning = f"{secret.title}. {secret.detail} " + " ".join(secret.fixes)
+    warning = secret_warning(ci.findings)
 
     ranked = [m for m in ci.matches if m.entry_id in kb.entries]
     entries = [kb.entries[m.entry_id] for m in ranked]
-    primary = entries[0] if entries else None
-    # A loose topic guess must not head a reply whose findings say something more specific.
-    if (
-        primary is not None
-        and findings
-        and ranked[0].why == "fuzzy-topic"
-        and primary.id not in {e for f in findings for e in f.entries}
-        and ranked[0].score < findings[0].score
-    ):
-        primary = None
+    primary = entries[0] if entries and ci.primary else None
     top_finding = findings[0] if findings else None
 
     if ci.confidence == "none" or (primary is None and top_finding is None):

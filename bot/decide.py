@@ -1,24 +1,72 @@
-"""Decide what kind of answer a message gets before composing one.
+"""The decision stage: what kind of answer a message gets, and why.
 
-Today this module holds the first decision: is this a Kratos question at all? Billing, review timing,
-proposals, Ory Permissions and projects that only share the name (go-kratos, the WordPress theme) are
-routed: the reply says what the question is and where its answer lives, in a few lines, instead of a
-Kratos template that happens to share words with it.
+Every candidate answer is gathered here (exact ids, Kratos texts, the rules' findings, topics retrieved for
+the question, the thread's earlier topic), ranked once, and turned into one explicit `Decision`:
+
+- `answer`: an entry (and/or findings) explains it, with a confidence that means something;
+- `route`: not a Kratos question (billing, review timing, another product or project); say where it belongs;
+- `abstain`: nothing explains it well enough; a short reply with the closest doc sections and the one
+  question that would settle it — never the full template of a topic that merely shares words with it.
+
+`Decision.reasons` says why, for `kratos-bot ask --explain` and for the tests.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
 from bot.analyze.versionkit import release_key
 from bot.extract.version import claims
 from bot.kb.loader import KnowledgeBase, Route
-from bot.models import Curl, Finding, Flow, IdentitySchema, KratosConfig, KratosError, Link, Reply, Section, UiMessage
+from bot.match import (
+    TOPIC_MAX,
+    Index,
+    confidence,
+    exact_matches,
+    finding_matches,
+    kratos_text_matches,
+    rank,
+    text_matches,
+    topic_matches,
+)
+from bot.models import (
+    Curl,
+    Finding,
+    Flow,
+    IdentitySchema,
+    KratosConfig,
+    KratosError,
+    Link,
+    Match,
+    Reply,
+    Section,
+    UiMessage,
+)
+from bot.read import Reading
+from bot.retrieve import Retriever
 
 # What makes a message a Kratos question whatever its words: something Kratos produced or reads.
 HARD_EVIDENCE = (KratosError, UiMessage, Flow, IdentitySchema, KratosConfig)
 _KRATOS_REQUEST = re.compile(r"/self-service/|/sessions/|/admin/identities|/identities\b|/schemas\b")
+KRATOS_WORDS = re.compile(
+    r"(?i)\b(kratos|ory|identit(?:y|ies)|sessions?|flows?|log ?in|sign[ -]?(?:in|up|out)|registration|register|"
+    r"settings|recovery|recover|verification|verify|schema|traits?|totp|mfa|2fa|aal[12]?|csrf|cookies?|courier|"
+    r"smtp|oidc|social|webhooks?|hooks?|passwords?|passkeys?|webauthn|one[- ]time|otp|self-service|selfservice|"
+    r"whoami|tokens?|admin|kratos\.ya?ml|cors|redirect|return_to|ui_url|base_url|dsn|migrat\w*|helm)\b"
+)
+OTHER_ORY = re.compile(
+    r"(?i)\b(hydra|keto|oathkeeper|oauth2 clients?|access tokens? (?:from|of) hydra|"
+    r"relation tuples?|permission checks?)\b"
+)
+KRATOS_ONLY = re.compile(r"(?i)\b(kratos|self-service|identit(?:y|ies)|ui\.nodes|ory_kratos_session)\b")
+# Retrieval: a topic answers when the question's informative words are mostly in it.
+COVERAGE_FLOOR = 0.6
+SHORT_QUESTION_MAX = 70  # one or two informative words cannot make an answer confident
+RETRIEVED = 5
+ASK_ERROR = "Paste the full error JSON (with `error.id`) or the `ui.messages` array, and say which flow it is."
+ASK_HOWTO = "Which flow or feature is this about, and do you self-host Kratos (which version) or use Ory Network?"
 
 
 @dataclass(frozen=True)
@@ -28,6 +76,53 @@ class Routing:
     lines: tuple[str, ...]
     links: tuple[Link, ...]
     why: str  # what matched, for `kratos-bot ask --explain` and the tests
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str  # answer | route | abstain
+    matches: tuple[Match, ...]  # ranked, known entries only; the first is the primary unless `primary` is False
+    confidence: str  # high | medium | low | none
+    reasons: tuple[str, ...]
+    primary: bool = True  # False: findings lead, the best match is only related
+    routing: Routing | None = None
+    docs: tuple[tuple[str, str], ...] = ()  # closest doc sections (url, label), for an abstention
+    ask: str = ""  # the one question that would settle it
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DecideInput:
+    kb: KnowledgeBase
+    index: Index
+    retriever: Retriever
+    reading: Reading
+    prose: str  # the words around the artifacts
+    text: str  # the whole normalized message
+    focus: tuple
+    findings: list[Finding]
+    carried: bool = False
+    previous_entries: tuple[str, ...] = ()  # the thread's last answered entries
+
+
+def topic_candidates(index: Index, retriever: Retriever, question: str, prose: str) -> list[Match]:
+    """Topics for the question: fuzzy phrasing similarity and BM25 retrieval, each scored 0-95.
+
+    Agreement between the two is stronger evidence than either alone."""
+    fuzzy = {m.entry_id: m.score for m in topic_matches(index, question or prose)}
+    retrieved: dict[str, float] = {}
+    for position, hit in enumerate(retriever.topics_for(question or prose, RETRIEVED)):
+        if hit.coverage >= COVERAGE_FLOOR:
+            # All of a question's informative words in one entry: 90; most of them: below the answer line.
+            score = 100 * hit.coverage - 10 - 4 * position
+            retrieved[hit.entry_id] = min(score, SHORT_QUESTION_MAX) if hit.terms < 3 else score
+    out = []
+    for entry_id in set(fuzzy) | set(retrieved):
+        score = max(fuzzy.get(entry_id, 0), retrieved.get(entry_id, 0))
+        if entry_id in fuzzy and entry_id in retrieved:
+            score += 5
+        out.append(Match(entry_id, min(TOPIC_MAX, score), "topic"))
+    return out
 
 
 def _hard_evidence(artifacts, findings: list[Finding]) -> bool:
@@ -85,7 +180,84 @@ def _routing(r: Route, kb: KnowledgeBase, why: str) -> Routing:
     return Routing(route_id=r.id, title=r.title, lines=r.say, links=tuple(links), why=why)
 
 
-def routed_reply(routing: Routing, notes: tuple[str, ...] = ()) -> Reply:
+def decide(di: DecideInput) -> Decision:
+    kb = di.kb
+    # A pasted live token is reported whatever the answer; it says nothing about what the question is.
+    findings = [f for f in di.findings if f.rule != "live-secrets"]
+    routing = route(kb, di.prose, di.text, di.focus, findings)
+    if routing is not None:
+        return Decision("route", (), "high", (f"route: {routing.why}",), routing=routing)
+
+    matches = exact_matches(di.index, di.focus, di.prose)
+    matches += finding_matches(findings, kb)
+    matches += text_matches(di.index, di.focus, di.prose)
+    matches += kratos_text_matches(di.index, di.text)
+    matches += topic_candidates(di.index, di.retriever, di.reading.question, di.prose)
+    reasons: list[str] = []
+    if di.carried and not matches:
+        matches += [Match(e, 70 - i, "thread-context") for i, e in enumerate(di.previous_entries)]
+        reasons.append("follow-up without anything new: answered from the thread's earlier topic")
+    ranked = tuple(
+        dataclasses.replace(m, kind=kb.entries[m.entry_id].kind) for m in rank(matches) if m.entry_id in kb.entries
+    )
+    level = confidence(list(ranked), findings)
+    # "high" means the paste itself shows the cause (a rule found it). Knowing which error or topic it is
+    # tells what it means, not why it happened here: that is "medium".
+    if level == "high" and not any(f.severity in ("error", "warning") and f.score >= 85 for f in findings):
+        level = "medium"
+        reasons.append("no finding in the paste shows the cause: medium")
+    reasons += [f"{m.why} {m.entry_id} {m.score:.0f}" for m in ranked[:3]]
+    reasons += [f"finding {f.rule} {f.score}" for f in findings[:3]]
+    notes: list[str] = []
+    # Hydra, Keto and Oathkeeper questions share words with Kratos topics; answering them with Kratos config
+    # would be confidently wrong.
+    if OTHER_ORY.search(di.prose) and not KRATOS_ONLY.search(di.prose) and not findings:
+        notes.append(
+            "This looks like a question about another Ory product (Hydra, Keto or Oathkeeper); I only know Ory Kratos."
+        )
+        return _abstain(di, (), "none", reasons + ["another Ory product"], notes)
+    only_topics = all(m.why == "topic" for m in ranked)
+    if not findings and only_topics and level in ("low", "none") and not di.carried:
+        reasons.append(f"best topic only {level}: abstain")
+        return _abstain(di, ranked, level, reasons, notes)
+    if not ranked and not findings:
+        return _abstain(di, ranked, "none", reasons + ["nothing matched"], notes)
+    # A topic guess must not head a reply whose findings say something more specific.
+    primary = True
+    if ranked and findings:
+        top = ranked[0]
+        explained = {e for f in findings for e in f.entries}
+        if top.why == "topic" and top.entry_id not in explained and top.score < findings[0].score:
+            primary = False
+            reasons.append(f"findings lead; {top.entry_id} is only related")
+    return Decision("answer", ranked, level, tuple(reasons), primary=primary, notes=tuple(notes))
+
+
+def _abstain(di: DecideInput, ranked, level: str, reasons: list[str], notes: list[str]) -> Decision:
+    question = di.reading.question or di.prose
+    if not KRATOS_WORDS.search(di.prose):
+        # Nothing in the words is about Kratos: a topic that shares one of them is no guess worth making.
+        ranked = ()
+        reasons = reasons + ["no Kratos word in the question: no guess"]
+    guess = ranked[0] if ranked and ranked[0].score >= 45 else None
+    ask = ""
+    if guess is not None:
+        ask = di.kb.entries[guess.entry_id].ask
+    if not ask:
+        ask = ASK_HOWTO if di.reading.howto else ASK_ERROR
+    docs = tuple(di.retriever.doc_sections(question, 3)) if KRATOS_WORDS.search(question) else ()
+    return Decision(
+        "abstain",
+        tuple(ranked[:3]),
+        "none" if level == "none" else "low",
+        tuple(reasons),
+        docs=docs,
+        ask=ask,
+        notes=tuple(notes),
+    )
+
+
+def routed_reply(routing: Routing, notes: tuple[str, ...] = (), warning: str = "", findings: tuple = ()) -> Reply:
     sections = [Section("Where to ask", routing.lines)]
     if notes:
         sections.append(Section("Note", notes))
@@ -93,7 +265,54 @@ def routed_reply(routing: Routing, notes: tuple[str, ...] = ()) -> Reply:
         headline=routing.title,
         sections=tuple(sections),
         links=routing.links,
-        confidence="medium",
+        confidence="high",
         matches=(),
+        findings=findings,
+        warning=warning,
         meta={"route": routing.route_id, "why": routing.why},
+    )
+
+
+def _first_sentences(text: str, n: int) -> str:
+    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z`])", text.strip())
+    return " ".join(parts[:n])
+
+
+GUESS_SCORE = 60  # a topic this close is worth its summary and first fixes, said as a guess
+
+
+def abstain_reply(
+    decision: Decision, kb: KnowledgeBase, notes: tuple[str, ...] = (), warning: str = "", findings: tuple = ()
+) -> Reply:
+    """Short: the likeliest topic as a guess (its gist and first two fixes), where to read, the one question."""
+    sections: list[Section] = []
+    guess = decision.matches[0] if decision.matches and decision.matches[0].score >= GUESS_SCORE else None
+    links = [Link(url, label) for url, label in decision.docs]
+    if guess is not None:
+        entry = kb.entries[guess.entry_id]
+        headline = f"Not sure, but this may be: {entry.title}"
+        sections.append(Section("What it means", (_first_sentences(entry.summary, 2),)))
+        if entry.fixes:
+            sections.append(Section("Try", (entry.fixes[0],)))
+        for url in entry.docs[:2]:
+            page = kb.facts.doc_page(url) or {}
+            heading = (page.get("headings") or {}).get(url.split("#", 1)[1]) if "#" in url else None
+            title = page.get("title") or url
+            links.insert(0, Link(url, f"{title} › {heading}" if heading else title))
+    else:
+        headline = "Not sure: I have no answer I trust for this"
+    sections.append(Section("To be sure", (decision.ask,)))
+    if notes:
+        sections.append(Section("Note", notes))
+    seen: set[str] = set()
+    unique = [link for link in links if not (link.url in seen or seen.add(link.url))]
+    return Reply(
+        headline=headline,
+        sections=tuple(sections),
+        links=tuple(unique[:3]),
+        confidence=decision.confidence,
+        matches=decision.matches,
+        findings=findings,
+        warning=warning,
+        meta={"decision": "abstain"},
     )

@@ -12,38 +12,20 @@ from urllib.parse import parse_qs, urlsplit
 
 from bot.analyze import Evidence, analyze
 from bot.analyze.flowkit import base_url
-from bot.compose import ComposeInput, compose
+from bot.compose import ComposeInput, compose, secret_warning
 from bot.context import ContextStore, MemoryContextStore, Turn, redact
 from bot.correct import corrections
-from bot.decide import route, routed_reply
+from bot.decide import DecideInput, abstain_reply, decide, routed_reply
 from bot.extract import Extraction, extract
 from bot.extract.classify import EnvNames, unchecked_notes
 from bot.extract.secrets import scrub
 from bot.kb.loader import KnowledgeBase
-from bot.match import (
-    Index,
-    confidence,
-    exact_matches,
-    finding_matches,
-    kratos_text_matches,
-    rank,
-    text_matches,
-    topic_matches,
-)
-from bot.models import Curl, Flow, FlowId, IdentitySchema, KratosConfig, KratosError, Match, Reply, UiMessage
+from bot.match import Index, topic_matches
+from bot.models import Curl, Flow, FlowId, IdentitySchema, KratosConfig, KratosError, Reply, UiMessage
 from bot.normalize import normalize
+from bot.read import read
+from bot.retrieve import Retriever
 
-KRATOS_WORDS = re.compile(
-    r"(?i)\b(kratos|ory|identit(?:y|ies)|sessions?|flows?|log ?in|sign[ -]?(?:in|up|out)|registration|register|"
-    r"settings|recovery|recover|verification|verify|schema|traits?|totp|mfa|2fa|aal[12]?|csrf|cookies?|courier|"
-    r"smtp|oidc|social|webhooks?|hooks?|passwords?|passkeys?|webauthn|one[- ]time|otp|self-service|selfservice|"
-    r"whoami|tokens?|admin|kratos\.ya?ml|cors|redirect|return_to|ui_url|base_url|dsn|migrat\w*|helm)\b"
-)
-OTHER_ORY = re.compile(
-    r"(?i)\b(hydra|keto|oathkeeper|oauth2 clients?|access tokens? (?:from|of) hydra|"
-    r"relation tuples?|permission checks?)\b"
-)
-KRATOS_ONLY = re.compile(r"(?i)\b(kratos|self-service|identit(?:y|ies)|ui\.nodes|ory_kratos_session)\b")
 MAX_INPUT = 300_000  # characters analysed; a bigger paste is read up to here and the reply says so
 MEANINGFUL = (KratosError, UiMessage, Flow, Curl, IdentitySchema, KratosConfig)
 _FOLLOWUP = re.compile(
@@ -56,6 +38,7 @@ class Triage:
     def __init__(self, kb: KnowledgeBase, store: ContextStore | None = None):
         self.kb = kb
         self.index = Index.build(kb)
+        self.retriever = Retriever.build(kb)
         self.env_keys = EnvNames.of(
             {
                 row["env_var"]: key
@@ -94,6 +77,7 @@ class Triage:
             return compose(ComposeInput([], [], "none", notes=tuple(notes)), self.kb), None
         mark = _clock(timings, "normalize", started)
         extraction = extract(message, self.env_keys)
+        reading = read(message.text)
         notes.extend(unchecked_notes(extraction.artifacts))
         mark = _clock(timings, "extract", mark)
 
@@ -114,44 +98,40 @@ class Triage:
         ev = Evidence(focus=focus, prose=extraction.prose, history=history, carried=carried, text=message.text)
         findings = analyze(ev, self.kb)
         mark = _clock(timings, "analyze", mark)
-        routing = route(self.kb, extraction.prose, message.text, focus, findings)
-        matches = exact_matches(self.index, focus, extraction.prose)
-        matches += finding_matches(findings, self.kb)
-        matches += text_matches(self.index, focus, extraction.prose)
-        matches += kratos_text_matches(self.index, message.text)
-        matches += topics
-        if carried and not matches:
-            previous_ids = next((t.entry_ids for t in reversed(history) if t.entry_ids), ())
-            matches += [Match(e, 70 - i, "thread-context") for i, e in enumerate(previous_ids)]
-        ranked = [
-            dataclasses.replace(m, kind=self.kb.entries[m.entry_id].kind)
-            for m in rank(matches)
-            if m.entry_id in self.kb.entries
-        ]
-        mark = _clock(timings, "match", mark)
-        level = confidence(ranked, findings)
-        # A loose topic match on a question with no Kratos word in it is a guess: decline instead.
-        loose = level == "low" and not findings and all(m.why == "fuzzy-topic" for m in ranked)
-        if loose and not KRATOS_WORDS.search(extraction.prose):
-            level = "none"
-        # Hydra, Keto and Oathkeeper questions share words with Kratos topics; answering them with Kratos
-        # config would be confidently wrong.
-        if OTHER_ORY.search(extraction.prose) and not KRATOS_ONLY.search(extraction.prose) and not findings:
-            level = "none"
-            notes.append(
-                "This looks like a question about another Ory product (Hydra, Keto or Oathkeeper); "
-                "I only know Ory Kratos."
+        decision = decide(
+            DecideInput(
+                kb=self.kb,
+                index=self.index,
+                retriever=self.retriever,
+                reading=reading,
+                prose=extraction.prose,
+                text=message.text,
+                focus=focus,
+                findings=findings,
+                carried=carried,
+                previous_entries=next((t.entry_ids for t in reversed(history) if t.entry_ids), ()),
             )
-        values = self._values(ev)
-        fixed = tuple(corrections(ev.focus, findings))
-        if routing is not None:
-            reply = routed_reply(routing, tuple(notes))
+        )
+        mark = _clock(timings, "match", mark)
+        notes.extend(decision.notes)
+        if decision.kind == "route" and decision.routing is not None:
+            reply = routed_reply(decision.routing, tuple(notes), secret_warning(findings), tuple(findings))
+        elif decision.kind == "abstain":
+            reply = abstain_reply(decision, self.kb, tuple(notes), secret_warning(findings), tuple(findings))
         else:
-            reply = compose(ComposeInput(ranked, findings, level, carried, values, tuple(notes), fixed), self.kb)
+            values = self._values(ev)
+            fixed = tuple(corrections(ev.focus, findings))
+            ci = ComposeInput(
+                list(decision.matches), findings, decision.confidence, carried, values, tuple(notes), fixed,
+                primary=decision.primary,
+            )
+            reply = compose(ci, self.kb)
+        reply.meta["decision"] = decision.kind
+        reply.meta["reasons"] = decision.reasons + (f"question read as: {reading.question[:160]!r}",)
         reply = _scrub_reply(reply, extraction)
         turn = Turn(
             artifacts=tuple(redact(a, extraction.secrets) for a in extraction.artifacts),
-            entry_ids=tuple(m.entry_id for m in ranked[:5]),
+            entry_ids=tuple(m.entry_id for m in decision.matches[:5]),
             rules=tuple(f.rule for f in findings),
             prose=scrub(extraction.prose[:500], extraction.secrets),
         )

@@ -31,7 +31,8 @@ def test_ask_text_argument(capsys, monkeypatch):
 def test_ask_stdin_json_format(capsys, monkeypatch):
     code, out, _ = run(["ask", "--format", "json"], stdin=ERROR, capsys=capsys, monkeypatch=monkeypatch)
     doc = json.loads(out)
-    assert code == 0 and doc["confidence"] == "high"
+    # The id alone says what the error is, not why it happened here: "medium" (high needs a finding).
+    assert code == 0 and doc["confidence"] == "medium"
     assert doc["matches"][0] == {
         "id": "error.session_aal1_required",
         "kind": "error_id",

@@ -1,0 +1,72 @@
+"""Reading a message (bot/read.py): the question is separated from pastes and issue-template boilerplate."""
+
+from __future__ import annotations
+
+from bot.read import read
+
+ISSUE = """### Preflight checklist
+
+- [x] I could not find a solution in the existing issues, docs, nor discussions.
+
+### Describe the bug
+
+Users who sign up with a password never get the verification mail since we moved to the new release.
+
+### Reproducing the bug
+
+1. start the stack
+2. register a user
+
+### Relevant log output
+
+time=2024-05-01T10:00:00Z level=warning msg=courier: dispatching failed audience=application
+
+### Relevant configuration
+
+courier:
+  smtp:
+    connection_uri: smtp://mailhog:1025
+
+### Version
+
+v1.1.0
+"""
+
+
+def test_issue_template_keeps_only_the_problem_sections():
+    reading = read(ISSUE)
+    assert reading.template
+    assert reading.question.startswith("Users who sign up with a password never get the verification mail")
+    for noise in ("Preflight", "level=warning", "connection_uri", "register a user", "v1.1.0"):
+        assert noise not in reading.question
+
+
+def test_pasted_lines_are_not_the_question():
+    text = (
+        "why does my hook not run?\n"
+        "selfservice:\n  flows:\n    registration:\n      after:\n        hooks:\n          - hook: web_hook\n"
+        'kratos-1  | time=2024 level=error msg="request failed"\n'
+        "    at handler (/app/server.js:12:5)\n"
+    )
+    assert read(text).question == "why does my hook not run?"
+
+
+def test_long_story_keeps_first_last_and_questions():
+    middle = " ".join(f"Step {i} went fine." for i in range(40))
+    text = f"We deploy kratos on k8s. It has two replicas. {middle} Is a shared DSN required? Thanks. Bye."
+    q = read(text).question
+    assert q.startswith("We deploy kratos on k8s. It has two replicas.")
+    assert "Is a shared DSN required?" in q and q.endswith("Thanks. Bye.")
+    assert "Step 20" not in q
+
+
+def test_howto_detection():
+    assert read("is it possible to log in with a username instead of an email?").howto
+    assert read("how do I enable passkeys").howto
+    assert not read("login returns 403 since yesterday").howto
+
+
+def test_huge_paste_is_read_from_its_ends_only():
+    text = "first line asks: how do I rotate secrets?\n" + ("    key: value\n" * 50_000) + "thanks in advance."
+    q = read(text).question
+    assert "how do I rotate secrets?" in q and "thanks in advance." in q
