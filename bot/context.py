@@ -15,7 +15,7 @@ from typing import Protocol
 
 from bot import models
 from bot.extract.masking import mask_artifacts
-from bot.extract.secrets import SecretHit, scrub
+from bot.extract.secrets import Scrubber, SecretHit, scrubber
 from bot.models import Artifact
 
 MAX_TURNS = 20
@@ -61,15 +61,15 @@ class MemoryContextStore:
             self._threads.popitem(last=False)
 
 
-def _scrub_value(value, secrets):
+def _scrub_value(value, scrub: Scrubber):
     if isinstance(value, str):
-        return scrub(value, secrets)
+        return scrub(value)
     if isinstance(value, tuple):
-        return tuple(_scrub_value(v, secrets) for v in value)
+        return tuple(_scrub_value(v, scrub) for v in value)
     if isinstance(value, list):
-        return [_scrub_value(v, secrets) for v in value]
+        return [_scrub_value(v, scrub) for v in value]
     if isinstance(value, dict):
-        return {k: _scrub_value(v, secrets) for k, v in value.items()}
+        return {k: _scrub_value(v, scrub) for k, v in value.items()}
     return value
 
 
@@ -79,7 +79,8 @@ def redact(artifact: Artifact, secrets: tuple[SecretHit, ...]) -> Artifact:
     (artifact,), _ = mask_artifacts([artifact], secrets)
     if not secrets:
         return artifact
-    changes = {f.name: _scrub_value(getattr(artifact, f.name), secrets) for f in dataclasses.fields(artifact)}
+    scrub = scrubber(secrets)
+    changes = {f.name: _scrub_value(getattr(artifact, f.name), scrub) for f in dataclasses.fields(artifact)}
     return dataclasses.replace(artifact, **changes)
 
 

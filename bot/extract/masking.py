@@ -236,8 +236,9 @@ class _Masker:
 
 
 def _mask_raw(raw: str, hits: list[SecretHit]) -> str:
-    """The command as typed, with every value found in its parsed parts masked wherever it stands."""
-    for hit in sorted(hits, key=lambda h: len(h.value), reverse=True):
+    """The command as typed, with every value found in its parsed parts masked wherever it stands (`hits`
+    longest first)."""
+    for hit in hits:
         if hit.value in raw:
             raw = re.sub(r"(?<![A-Za-z0-9])" + re.escape(hit.value) + r"(?![A-Za-z0-9])", hit.masked, raw)
     return raw
@@ -311,8 +312,12 @@ def mask_artifacts(
         elif isinstance(artifact, UiMessage) and artifact.context:
             artifact = dataclasses.replace(artifact, context=masker.pairs(artifact.context, "context"))
         out.append(artifact)
-    every = [*found, *masker.hits]
-    out = [dataclasses.replace(a, raw=_mask_raw(scrub(a.raw, found), every)) if isinstance(a, Curl) else a for a in out]
+    if any(isinstance(a, Curl) for a in out):
+        every = sorted([*found, *masker.hits], key=lambda h: len(h.value), reverse=True)
+        out = [
+            dataclasses.replace(a, raw=_mask_raw(scrub(a.raw, found), every)) if isinstance(a, Curl) else a
+            for a in out
+        ]
     return out, masker.hits
 
 

@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 
 _ENV_NAME = r"[A-Z0-9_]{0,100}(?:SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|APIKEY|PRIVATE_KEY)[A-Z0-9_]{0,100}"
-_KEY_NAME = r"[\w-]{0,60}(?:client[-_]?secret|private[-_]?key|api[-_]?key|secret|(?:access|refresh|auth)[-_]token)"
 _VALUE = r"([^\s'\"]{4,4096})"
 
 # (kind, pattern, group holding the secret value, group holding a name or None)
@@ -39,23 +38,32 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], int, int | None], ...] = (
         None,
     ),
     ("password", re.compile(r"(?i)\b(authorization)['\"]?\s*:\s*['\"]?basic\s+([A-Za-z0-9+/=]{4,4096})"), 2, 1),
-    # Environment variables whose name says secret: `SECRETS_COOKIE=…`, `SMTP_PASSWORD: …`, `- name: X` / `value: …`.
-    (
-        "config_secret",
-        re.compile(r"(?<![\w-])(" + _ENV_NAME + r")[ \t]*[=:][ \t]*['\"]?" + _VALUE),
-        2,
-        1,
-    ),
+    # A Kubernetes env list: `- name: SMTP_PASSWORD` / `value: …`.
     ("config_secret", re.compile(r"name:[ \t]*(" + _ENV_NAME + r")[ \t]*\n[ \t]*value:[ \t]*['\"]?" + _VALUE), 2, 1),
-    # YAML or JSON keys whose name says secret: `client_secret: …`, `"api_key": "…"`.
-    (
-        "config_secret",
-        re.compile(r"(?i)(?<![\w-])['\"]?(" + _KEY_NAME + r")['\"]?[ \t]*:[ \t]*['\"]?([^\s'\",}{]{6,4096})"),
-        2,
-        1,
-    ),
     ("csrf_token", re.compile(r'"(csrf_token)"\s*:\s*"([^"{}\s]{16,1024})"'), 2, 1),
     ("jwt", re.compile(r"\b(eyJ[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{8,4096})"), 1, None),
+)
+# Keys and environment variables whose name says secret (`client_secret: …`, `"api_key": "…"`, `SMTP_PASSWORD=…`,
+# `SECRETS_COOKIE=…`). The pattern starts at the telling word, which is rare, and the rest of the name is read
+# backwards from there: a pattern that started at every word would cost a scan of each.
+# (pattern, group holding the value, characters a name is made of)
+_KEYED: tuple[tuple[re.Pattern[str], int, str], ...] = (
+    (
+        re.compile(
+            r"(?i)(?:client[-_]?secret|private[-_]?key|api[-_]?key|secret|(?:access|refresh|auth)[-_]token)"
+            r"['\"]?[ \t]*:[ \t]*['\"]?([^\s'\",}{]{6,4096})"
+        ),
+        1,
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-",
+    ),
+    (
+        re.compile(
+            r"(?:SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|APIKEY|PRIVATE_KEY)[A-Z0-9_]{0,100}"
+            r"[ \t]*[=:][ \t]*['\"]?" + _VALUE
+        ),
+        1,
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_",
+    ),
 )
 _PLACEHOLDER = re.compile(
     r"(?i)^(?:\.{3}|x{3,}|\*{3,}|<[^>]*>|\$\{?\w+\}?|your[-_ ]?\w*|changeme|secret|password|example|string"
@@ -107,6 +115,17 @@ def find_secrets(text: str) -> list[SecretHit]:
             seen.add((value, m.group(0)))
             name = m.group(name_group) if name_group else kind
             hits.append(SecretHit(kind=kind, name=name, value=value, context=m.group(0)))
+    for pattern, group, name_chars in _KEYED:
+        for m in pattern.finditer(text):
+            start = m.start()
+            while start > 0 and m.start() - start < 100 and text[start - 1] in name_chars:
+                start -= 1
+            value, context = m.group(group), text[start : m.end()]
+            if (value, context) in seen or is_placeholder(value):
+                continue
+            seen.add((value, context))
+            name = text[start : m.start()] + re.split(r"['\"\s:=]", m.group(0), maxsplit=1)[0]
+            hits.append(SecretHit(kind="config_secret", name=name, value=value, context=context))
     for m in _PEM.finditer(text):
         for line in _PEM_LINE.findall(m.group(2)):
             if (line, "") not in seen:
@@ -118,12 +137,67 @@ def find_secrets(text: str) -> list[SecretHit]:
 MIN_GLOBAL = 10  # shorter secrets are masked only where they stood in the input, not wherever the word appears
 
 
+class Scrubber:
+    """`scrub` for many strings with the same secrets: they are ordered once, longest first, and indexed by
+    their first characters, so a short string is not compared with every secret of a big paste."""
+
+    def __init__(self, secrets: list[SecretHit] | tuple[SecretHit, ...]) -> None:
+        self.hits = sorted(secrets, key=lambda h: len(h.value), reverse=True)
+        # What is searched: a long value itself, a short one only inside the text it was found in.
+        self._needles = [
+            (needle, hit)
+            for hit in self.hits
+            if (needle := hit.value if len(hit.value) >= MIN_GLOBAL else hit.context)
+        ]
+        self._by_prefix: dict[str, list[str]] = {}
+        self._tiny = [needle for needle, _ in self._needles if len(needle) < 4]
+        for needle, _ in self._needles:
+            if len(needle) >= 4:
+                self._by_prefix.setdefault(needle[:4], []).append(needle)
+
+    def _present(self, text: str) -> set[str]:
+        if len(text) > 64 * len(self._needles):
+            return {needle for needle, _ in self._needles if needle in text}
+        found = {needle for needle in self._tiny if needle in text}
+        index = self._by_prefix
+        for i in range(len(text) - 3):
+            for needle in index.get(text[i : i + 4], ()):
+                if text.startswith(needle, i):
+                    found.add(needle)
+        return found
+
+    def __call__(self, text: str) -> str:
+        if not self._needles or not text:
+            return text
+        present = self._present(text)
+        if not present:
+            return text
+        for needle, hit in self._needles:
+            if needle not in present or needle not in text:
+                continue
+            if needle is hit.value:
+                text = text.replace(hit.value, hit.masked)
+            else:
+                # A short value ("kratos" in postgres://kratos:kratos@db) is a common word elsewhere in the reply.
+                text = text.replace(hit.context, hit.context.replace(hit.value, hit.masked))
+        return text
+
+
+_last: tuple[object, Scrubber] = ((), Scrubber(()))
+
+
+def scrubber(secrets: list[SecretHit] | tuple[SecretHit, ...]) -> Scrubber:
+    """The Scrubber of `secrets`, kept for the next call with the same object: a turn's artifacts are all
+    scrubbed with one message's secrets. One global tuple, replaced whole, so threads never mix two."""
+    global _last
+    last = _last
+    if last[0] is secrets:
+        return last[1]
+    made = Scrubber(secrets)
+    _last = (secrets, made)
+    return made
+
+
 def scrub(text: str, secrets: list[SecretHit] | tuple[SecretHit, ...]) -> str:
     """Replace every secret value in `text` with its masked form, longest first."""
-    for hit in sorted(secrets, key=lambda h: len(h.value), reverse=True):
-        if len(hit.value) >= MIN_GLOBAL and hit.value in text:
-            text = text.replace(hit.value, hit.masked)
-        elif hit.context and hit.context in text:
-            # A short value ("kratos" in postgres://kratos:kratos@db) is a common word elsewhere in the reply.
-            text = text.replace(hit.context, hit.context.replace(hit.value, hit.masked))
-    return text
+    return scrubber(secrets)(text) if secrets and text else text
