@@ -36,7 +36,8 @@ def corrections(focus: tuple[Artifact, ...], findings: list[Finding]) -> list[Sn
         artifact = focus[target]
         if isinstance(artifact, IdentitySchema):
             out.append(_json_doc(artifact.schema, patches, "corrected schema"))
-        elif isinstance(artifact, KratosConfig):
+        elif isinstance(artifact, KratosConfig) and not artifact.cut:
+            # A corrected copy of a cut-off paste would present the missing part as deleted.
             config = _config(artifact.config, patches)
             if config is not None:
                 out.append(config)

@@ -95,6 +95,7 @@ class KratosConfig:
     source: str = "yaml"
     env_names: tuple[tuple[str, str], ...] = ()  # (ENV_VAR, key path) for config read from env vars
     env_unknown: tuple[str, ...] = ()  # env vars that look like Kratos config but map to no key
+    cut: bool = False  # the paste was cut off (`[…]`): checked as far as it goes, never rewritten
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from bot.context import ContextStore, MemoryContextStore, Turn, redact
 from bot.correct import corrections
 from bot.decide import DecideInput, abstain_reply, decide, routed_reply
 from bot.extract import Extraction, extract
-from bot.extract.classify import EnvNames, unchecked_notes
+from bot.extract.classify import EnvNames, cut_notes, unchecked_notes
 from bot.extract.secrets import scrub
 from bot.kb.loader import KnowledgeBase
 from bot.match import Index, topic_matches
@@ -77,8 +77,9 @@ class Triage:
             return compose(ComposeInput([], [], "none", notes=tuple(notes)), self.kb), None
         mark = _clock(timings, "normalize", started)
         extraction = extract(message, self.env_keys)
-        reading = read(message.text)
-        notes.extend(unchecked_notes(extraction.artifacts))
+        # Later stages read the message with its secrets masked: a secret must not pick the answer or reach it.
+        reading = read(extraction.text)
+        notes.extend(unchecked_notes(extraction.artifacts) + cut_notes(extraction.artifacts))
         mark = _clock(timings, "extract", mark)
 
         focus = extraction.artifacts
@@ -95,7 +96,7 @@ class Triage:
                 focus = previous.artifacts + focus
                 carried = True
 
-        ev = Evidence(focus=focus, prose=extraction.prose, history=history, carried=carried, text=message.text)
+        ev = Evidence(focus=focus, prose=extraction.prose, history=history, carried=carried, text=extraction.text)
         findings = analyze(ev, self.kb)
         mark = _clock(timings, "analyze", mark)
         decision = decide(
@@ -105,7 +106,7 @@ class Triage:
                 retriever=self.retriever,
                 reading=reading,
                 prose=extraction.prose,
-                text=message.text,
+                text=extraction.text,
                 focus=focus,
                 findings=findings,
                 carried=carried,

@@ -226,6 +226,44 @@ def classify_json(value: Any, mangled_ory_key: bool = False) -> list[Artifact]:
     return out
 
 
+# How people mark a cut paste: `[…]`, `...`, `# ...`, `<snip>`, `(truncated)` on a line of their own.
+_CUT = re.compile(r"(?im)^\s*(?:\[(?:…|\.{3})\]|…|\.{3}|#\s*(?:…|\.{3}).*|<snip>|\[snip\]|\(truncated\)|\(cut\))\s*$")
+_COMPOSE_SERVICE_KEYS = {"image", "build", "command", "environment", "ports", "volumes", "depends_on"}
+
+
+def is_kratos_config(value: dict) -> bool:
+    """Most top-level keys are Kratos config roots, and it is not a compose file or a Kubernetes manifest
+    (`version:` is a root both of kratos.yml and of docker-compose files)."""
+    if "apiVersion" in value and "kind" in value:
+        return False
+    services = value.get("services")
+    if isinstance(services, dict) and any(
+        isinstance(v, dict) and _COMPOSE_SERVICE_KEYS & set(v) for v in services.values()
+    ):
+        return False
+    roots = [k for k in value if k in CONFIG_ROOTS]
+    if all(value[k] is None for k in roots):
+        return False  # "cookies:" on a line of its own is a heading in prose, not config
+    return bool(set(roots) - {"version"}) and len(roots) * 2 >= len(value)
+
+
+def _next_line(text: str, pos: int) -> str:
+    """The first non-blank line at or after `pos` (where a cut marker ends a block)."""
+    for line in text[pos : pos + 400].split("\n"):
+        if line.strip():
+            return line
+    return ""
+
+
+def cut_notes(artifacts) -> list[str]:
+    if any(isinstance(a, KratosConfig) and a.cut for a in artifacts):
+        return [
+            "Your config paste is cut off, so I checked only what is there and wrote no corrected copy; "
+            "paste the whole section if the problem is in the missing part."
+        ]
+    return []
+
+
 def find_yaml_configs(text: str) -> tuple[list[Artifact], list[tuple[int, int]]]:
     """Kratos config blocks in YAML: from a line `selfservice:` (etc.) to the end of the block."""
     artifacts: list[Artifact] = []
@@ -250,13 +288,16 @@ def find_yaml_configs(text: str) -> tuple[list[Artifact], list[tuple[int, int]]]
         except yaml.YAMLError:
             continue
         if isinstance(value, dict):
+            cut = bool(_CUT.search(block) or _CUT.match(_next_line(text, end)))
             helm = value.get("kratos") if isinstance(value.get("kratos"), dict) else None
             if helm is not None:
                 if isinstance(helm.get("config"), dict):
-                    artifacts.append(KratosConfig(config=helm["config"], source="helm"))
+                    artifacts.append(KratosConfig(config=helm["config"], source="helm", cut=cut))
                     spans.append((start, end))
                 continue
-            artifacts.append(KratosConfig(config=value))
+            if not is_kratos_config(value):
+                continue  # a docker-compose file, a Kubernetes manifest, some other tool's YAML
+            artifacts.append(KratosConfig(config=value, cut=cut))
             spans.append((start, end))
     _provider_lists(text, artifacts, spans)
     return artifacts, spans
