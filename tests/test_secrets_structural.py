@@ -478,3 +478,15 @@ def test_request_artifact_is_masked_before_analysis():
     assert curl.body == {"method": "password", "password": "****", "csrf_token": "{{csrf}}"}
     assert curl.cookies == ("ory_kratos_session=MTc0…****; lang=en",)
     assert "Summer24" not in curl.raw and "Adm1nPw" not in curl.raw and "MTc0OTAyODM3N3xncTJX" not in curl.raw
+
+
+def test_a_secret_does_not_pick_the_answer(triage):
+    """The reader and the decision see the message with its secrets masked: a secret that happens to be a
+    Kratos word ("verification") chooses no topic, so nobody learns it from which answer came back."""
+    paste = (
+        "my kratos.yml:\nserve:\n  public:\n    base_url: https://auth.example.com/\ntracing:\n  providers:\n"
+        "    otlp:\n      authorization_header: Bearer {}\nwhat is wrong?"
+    )
+    answers = [triage.triage(paste.format(secret))[0] for secret in ("verification", "x7Qp2LmZ9wRt")]
+    assert [[m.entry_id for m in a.matches] for a in answers] == [[m.entry_id for m in answers[1].matches]] * 2
+    assert to_text(answers[0]) == to_text(answers[1])
