@@ -290,8 +290,8 @@ def _is_secret(path: tuple[str, ...], value: Any, request: bool) -> bool:
 def mask_artifacts(
     artifacts: list[Artifact], found: Sequence[SecretHit] = ()
 ) -> tuple[list[Artifact], list[SecretHit]]:
-    """Every artifact with its secrets masked, and the secrets it held that `found` (what the text patterns
-    found in the message) does not name already. Raw values: never stored, never shown."""
+    """Every artifact with its secrets masked, and the secrets it hid (raw values: never stored, never shown).
+    `found` is what the text patterns found in the whole message; it is masked in free text as well."""
     masker = _Masker(found)
     out: list[Artifact] = []
     for artifact in artifacts:
