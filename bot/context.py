@@ -27,6 +27,7 @@ class Turn:
     entry_ids: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()
     prose: str = ""
+    digest: str = ""  # fingerprint of the reply given, so the thread never gets the same reply twice
 
 
 class ContextStore(Protocol):
@@ -113,7 +114,13 @@ def _to_tuples(value):
 def turn_to_json(turn: Turn) -> str:
     artifacts = [{"kind": a.kind, **dataclasses.asdict(a)} for a in turn.artifacts]
     return json.dumps(
-        {"artifacts": artifacts, "entry_ids": turn.entry_ids, "rules": turn.rules, "prose": turn.prose},
+        {
+            "artifacts": artifacts,
+            "entry_ids": turn.entry_ids,
+            "rules": turn.rules,
+            "prose": turn.prose,
+            "digest": turn.digest,
+        },
         separators=(",", ":"),
     )
 
@@ -133,4 +140,5 @@ def turn_from_json(text: str) -> Turn:
         entry_ids=tuple(doc.get("entry_ids", ())),
         rules=tuple(doc.get("rules", ())),
         prose=doc.get("prose", ""),
+        digest=doc.get("digest", ""),
     )

@@ -45,7 +45,7 @@ from bot.models import (
     UiMessage,
 )
 from bot.read import Reading
-from bot.retrieve import Retriever
+from bot.retrieve import Retriever, stems
 
 # What makes a message a Kratos question whatever its words: something Kratos produced or reads.
 HARD_EVIDENCE = (KratosError, UiMessage, Flow, IdentitySchema, KratosConfig)
@@ -103,6 +103,7 @@ class DecideInput:
     findings: list[Finding]
     carried: bool = False
     previous_entries: tuple[str, ...] = ()  # the thread's last answered entries
+    followup: bool = False  # a short message in a thread that refers back ("and for registration?")
 
 
 def topic_candidates(index: Index, retriever: Retriever, question: str, prose: str) -> list[Match]:
@@ -217,6 +218,16 @@ def decide(di: DecideInput) -> Decision:
         )
         return _abstain(di, (), "none", reasons + ["another Ory product"], notes)
     only_topics = all(m.why == "topic" for m in ranked)
+    if not findings and only_topics and level in ("low", "none") and di.followup and di.previous_entries:
+        # A follow-up that matches nothing well on its own is about what the thread was already discussing.
+        ranked = tuple(
+            dataclasses.replace(Match(e, 72 - i, "thread-context"), kind=kb.entries[e].kind)
+            for i, e in enumerate(di.previous_entries[:3])
+            if e in kb.entries
+        )
+        if ranked:
+            reasons.append("follow-up: answered from the thread's topic")
+            return Decision("answer", ranked, "medium", tuple(reasons))
     if not findings and only_topics and level in ("low", "none") and not di.carried:
         reasons.append(f"best topic only {level}: abstain")
         return _abstain(di, ranked, level, reasons, notes)
@@ -254,6 +265,30 @@ def _abstain(di: DecideInput, ranked, level: str, reasons: list[str], notes: lis
         docs=docs,
         ask=ask,
         notes=tuple(notes),
+    )
+
+
+def repeat_reply(full: Reply, ask: str, question: str = "") -> Reply:
+    """The thread already has this answer: the lines of it that fit the follow-up best (at most three), and
+    what would move it forward, instead of the same long reply again."""
+    lines: tuple[str, ...] = ()
+    for title in ("Fix", "In your paste", "What it means"):
+        section = next((s for s in full.sections if s.title == title), None)
+        if section is not None:
+            lines = section.lines
+            break
+    asked = set(stems(question))
+    ranked = sorted(range(len(lines)), key=lambda i: (-len(asked & set(stems(lines[i]))), i))
+    gist = tuple(re.sub(r"^\d+\.\s*", "", lines[i]) for i in sorted(ranked[:3]))
+    return Reply(
+        headline=f"As above: {full.headline}",
+        sections=(Section("In short", gist), Section("To get further", (ask,))),
+        links=full.links[:2],
+        confidence=full.confidence,
+        matches=full.matches,
+        findings=full.findings,
+        warning=full.warning,
+        meta={"decision": "repeat"},
     )
 
 

@@ -6,6 +6,7 @@ Plain functions over plain data; Slack, the CLI and the tests all call `Triage.a
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -15,7 +16,7 @@ from bot.analyze.flowkit import base_url
 from bot.compose import ComposeInput, compose, secret_warning
 from bot.context import ContextStore, MemoryContextStore, Turn, redact
 from bot.correct import corrections
-from bot.decide import DecideInput, abstain_reply, decide, routed_reply
+from bot.decide import DecideInput, abstain_reply, decide, repeat_reply, routed_reply
 from bot.extract import Extraction, extract
 from bot.extract.classify import EnvNames, cut_notes, unchecked_notes
 from bot.extract.secrets import scrub
@@ -111,6 +112,7 @@ class Triage:
                 findings=findings,
                 carried=carried,
                 previous_entries=next((t.entry_ids for t in reversed(history) if t.entry_ids), ()),
+                followup=bool(history) and self._is_followup(extraction.prose, best_topic),
             )
         )
         mark = _clock(timings, "match", mark)
@@ -130,11 +132,18 @@ class Triage:
         reply.meta["decision"] = decision.kind
         reply.meta["reasons"] = decision.reasons + (f"question read as: {reading.question[:160]!r}",)
         reply = _scrub_reply(reply, extraction)
+        digest = _digest(reply)
+        if any(t.digest == digest for t in history):
+            entry = self.kb.entries.get(decision.matches[0].entry_id) if decision.matches else None
+            ask = (entry.ask if entry and entry.ask else "") or ASK_MORE
+            reply = repeat_reply(reply, ask, reading.question)
+            reply.meta["reasons"] = decision.reasons + ("the thread already has this answer: its gist only",)
         turn = Turn(
             artifacts=tuple(redact(a, extraction.secrets) for a in extraction.artifacts),
             entry_ids=tuple(m.entry_id for m in decision.matches[:5]),
             rules=tuple(f.rule for f in findings),
             prose=scrub(extraction.prose[:500], extraction.secrets),
+            digest=digest,
         )
         _clock(timings, "compose", mark)
         reply.meta["timings"] = timings
@@ -166,6 +175,19 @@ class Triage:
         if curls:
             values["base_url"] = base_url(curls[0])
         return values
+
+
+ASK_MORE = (
+    "What changed since then: paste the new error JSON or `ui.messages`, the request you sent now, or say which "
+    "step fails."
+)
+
+
+def _digest(reply: Reply) -> str:
+    """What the user reads (headline and sections), not when or how it was made."""
+    parts = [reply.headline]
+    parts += [f"{s.title}|{'|'.join(s.lines)}|{s.code.code if s.code else ''}" for s in reply.sections]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def _clock(timings: dict[str, float], stage: str, since: float) -> float:
