@@ -50,3 +50,13 @@ def test_cookie_secret_key_is_dated(triage):
     reply = triage.answer("image oryd/kratos:v0.3.0-alpha.1\n" + REPORT)
     titles = [f.title for f in reply.findings if f.rule == "startup-validation"]
     assert any("`secrets.cookie` exists only from Kratos v0.4.0-alpha.1; you run v0.3.0-alpha.1" in t for t in titles)
+
+
+def test_go_map_of_a_method_block_is_not_a_secret(triage):
+    report = (
+        "The configuration contains values or keys which are invalid:\n"
+        "selfservice.methods: map[code:map[enabled:true] lookup_secret:map[enabled:true]]\n"
+    )
+    reply = triage.answer("kratos v0.10.1 does not start:\n" + report)
+    assert not reply.warning
+    assert not any(f.rule == "live-secrets" for f in reply.findings)

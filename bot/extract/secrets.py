@@ -99,8 +99,11 @@ def mask(value: str, kind: str = "") -> str:
 
 
 def is_placeholder(value: str) -> bool:
-    """A template, an obvious placeholder or a value we masked already: nothing to hide."""
-    return bool(_PLACEHOLDER.match(value) or _MASKED.search(value) or "{{" in value or "${" in value)
+    """A template, an obvious placeholder or a value we masked already: nothing to hide. Go's print of a
+    nested map (`lookup_secret:map[enabled:true]` in Kratos' config report) is structure, not a value."""
+    return bool(
+        _PLACEHOLDER.match(value) or _MASKED.search(value) or "{{" in value or "${" in value or value.startswith("map[")
+    )
 
 
 def find_secrets(text: str) -> list[SecretHit]:
