@@ -85,13 +85,11 @@ class Triage:
 
         focus = extraction.artifacts
         carried = False
-        topics = topic_matches(self.index, extraction.prose)
-        best_topic = max((m.score for m in topics), default=0)
-        if (
-            not any(isinstance(a, MEANINGFUL) for a in focus)
-            and history
-            and self._is_followup(extraction.prose, best_topic)
-        ):
+        # Only a thread can have follow-ups; the topic score that tells one apart is not needed otherwise.
+        followup = bool(history) and self._is_followup(
+            extraction.prose, max((m.score for m in topic_matches(self.index, extraction.prose)), default=0)
+        )
+        if not any(isinstance(a, MEANINGFUL) for a in focus) and followup:
             previous = next((t for t in reversed(history) if any(isinstance(a, MEANINGFUL) for a in t.artifacts)), None)
             if previous is not None:
                 focus = previous.artifacts + focus
@@ -112,7 +110,7 @@ class Triage:
                 findings=findings,
                 carried=carried,
                 previous_entries=next((t.entry_ids for t in reversed(history) if t.entry_ids), ()),
-                followup=bool(history) and self._is_followup(extraction.prose, best_topic),
+                followup=followup,
             )
         )
         mark = _clock(timings, "match", mark)
