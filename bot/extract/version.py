@@ -88,8 +88,13 @@ def _other_thing(text: str, start: int) -> bool:
     return bool(_OTHER_THING.search(text[max(0, start - 40) : start]))
 
 
+MAX_SCAN = 60_000  # versions are stated near the start or the end; a big log in between is not read twice
+
+
 def claims(text: str) -> list[VersionClaim]:
     """Every Kratos version claim in `text` that passes the evidence rules, in text order."""
+    if len(text) > MAX_SCAN:
+        text = text[: MAX_SCAN - 10_000] + "\n" + text[-10_000:]
     out: list[VersionClaim] = []
     for m in _KRATOS_VERSION_OUTPUT.finditer(text):
         out.append(VersionClaim(_norm(m.group(1)), "kratos version output", 5, m.start(1)))
