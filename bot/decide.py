@@ -118,7 +118,7 @@ def topic_candidates(index: Index, retriever: Retriever, question: str, prose: s
             score = 100 * hit.coverage - 10 - 4 * position
             retrieved[hit.entry_id] = min(score, SHORT_QUESTION_MAX) if hit.terms < 3 else score
     out = []
-    for entry_id in set(fuzzy) | set(retrieved):
+    for entry_id in sorted(set(fuzzy) | set(retrieved)):
         score = max(fuzzy.get(entry_id, 0), retrieved.get(entry_id, 0))
         if entry_id in fuzzy and entry_id in retrieved:
             score += 5

@@ -41,3 +41,28 @@ def test_detail_table_counts_by_category_and_confidence(tmp_path, triage):
     levels = {r.confidence for r in results}
     assert all(f"  {level:<14}" in table for level in levels)
     assert "reply length   median" in table
+
+
+def test_replies_do_not_depend_on_the_hash_seed(tmp_path):
+    """Ties between candidates are broken the same way in every process (set order varies with the seed)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    turns = [
+        "how do I make login require a verified email?",
+        "my session cookie is missing after login on localhost",
+        "where do I configure the recovery code lifespan?",
+        "sign up with phone number and sms code",
+    ]
+    feed = "\n".join(json.dumps({"text": t}) for t in turns) + "\n"
+    outputs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "chat", "--format", "json"],
+            input=feed, capture_output=True, text=True, env=env, timeout=120, check=True,
+        )
+        outputs.append(run.stdout)
+    assert outputs[0] == outputs[1]
