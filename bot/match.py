@@ -57,7 +57,7 @@ class TokenIndex:
 
     def candidates(self, text: str, limit: int, min_shared: int = 1) -> list[int]:
         counts: Counter[int] = Counter()
-        for token in set(text.split()):
+        for token in sorted(set(text.split())):  # sorted: ties in most_common() come out the same every run
             posting = self.postings.get(token)
             if posting and len(posting) <= MAX_DF:
                 counts.update(posting)
@@ -151,7 +151,7 @@ def exact_matches(index: Index, artifacts, prose: str) -> list[Match]:
                     out.append(Match(entry.id, 98 if not a.id else 90, "exact-reason"))
         elif isinstance(a, UiMessage) and a.id is not None and a.id in kb.by_ui_id:
             out.append(Match(kb.by_ui_id[a.id].id, 100 if a.text else 95, "exact-ui-id"))
-    for token in set(_ERROR_ID_TOKEN.findall(prose.lower())):
+    for token in sorted(set(_ERROR_ID_TOKEN.findall(prose.lower()))):
         if token in kb.by_error_id:
             out.append(Match(kb.by_error_id[token].id, 92, "error-id-in-text"))
     return out
@@ -249,7 +249,8 @@ def rank(matches: list[Match]) -> list[Match]:
     for m in matches:
         if m.entry_id not in best or m.score > best[m.entry_id].score:
             best[m.entry_id] = m
-    return sorted(best.values(), key=lambda m: -m.score)
+    # Ties are broken by id, not by the order the matchers ran in (set order varies between processes).
+    return sorted(best.values(), key=lambda m: (-m.score, m.entry_id))
 
 
 def confidence(matches: list[Match], findings: list[Finding]) -> str:
