@@ -93,6 +93,9 @@ def cmd_kb_check(args) -> int:
         f"{len(kb.facts.error_ids)} error ids, {len(kb.facts.reasons)} reasons, "
         f"{len(kb.facts.config_keys)} config keys, {len(kb.facts.endpoints)} endpoints, {len(kb.facts.docs)} doc pages"
     )
+    # A reason is reachable when a quote of it leads somewhere: its own entry, or reason_map.yaml's entry.
+    own, mapped = len(kb.by_reason), len(kb.reason_entries)
+    print(f"reasons reachable: {own + mapped}/{len(kb.facts.reasons)} ({own} own entry, {mapped} mapped)")
     return 0
 
 

@@ -76,6 +76,7 @@ class Index:
     text_ids: list[str] = field(default_factory=list)
     text_tokens: TokenIndex = field(default_factory=TokenIndex)
     error_reason_patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+    mapped_reason_patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     keyword_entries: dict[str, list[str]] = field(default_factory=dict)  # keyword -> topic entry ids
     keyword_pattern: re.Pattern[str] | None = None  # all keywords in one alternation: one pass per message
     kratos_texts: KratosTexts = field(default_factory=KratosTexts)
@@ -109,6 +110,10 @@ class Index:
                 pattern = format_regex(reason)
                 if pattern:
                     index.error_reason_patterns.append((pattern, entry.id))
+        for reason, entry_id in kb.reason_entries.items():
+            pattern = format_regex(reason)
+            if pattern is not None:
+                index.mapped_reason_patterns.append((pattern, entry_id))
         if index.keyword_entries:
             alternation = "|".join(re.escape(k) for k in sorted(index.keyword_entries, key=len, reverse=True))
             index.keyword_pattern = re.compile(r"(?<![\w.])(" + alternation + r")(?![\w])")
@@ -138,6 +143,17 @@ def reason_entry(index: Index, reason: str) -> Entry | None:
     return None
 
 
+def mapped_reason_entry(index: Index, reason: str) -> str | None:
+    """The entry id knowledge/reason_map.yaml gives a reason that has no entry of its own."""
+    reason = reason.strip()
+    if reason in index.kb.reason_entries:
+        return index.kb.reason_entries[reason]
+    for pattern, entry_id in index.mapped_reason_patterns:
+        if pattern.fullmatch(reason):
+            return entry_id
+    return None
+
+
 def exact_matches(index: Index, artifacts, prose: str) -> list[Match]:
     kb = index.kb
     out: list[Match] = []
@@ -149,6 +165,8 @@ def exact_matches(index: Index, artifacts, prose: str) -> list[Match]:
                 entry = reason_entry(index, a.reason)
                 if entry:
                     out.append(Match(entry.id, 98 if not a.id else 90, "exact-reason"))
+                elif (mapped := mapped_reason_entry(index, a.reason)) is not None:
+                    out.append(Match(mapped, (98 if not a.id else 90) - 2, "exact-reason"))
         elif isinstance(a, UiMessage) and a.id is not None and a.id in kb.by_ui_id:
             out.append(Match(kb.by_ui_id[a.id].id, 100 if a.text else 95, "exact-ui-id"))
     for token in sorted(set(_ERROR_ID_TOKEN.findall(prose.lower()))):
@@ -177,6 +195,10 @@ def kratos_text_matches(index: Index, text: str) -> list[Match]:
         entry = kb.by_reason.get(hit.template)
         if entry is not None:
             out.append(Match(entry.id, score, "kratos-text"))
+            continue
+        mapped = kb.reason_entries.get(hit.template)  # knowledge/reason_map.yaml: the entry for its situation
+        if mapped is not None:
+            out.append(Match(mapped, score - 2, "kratos-text"))
             continue
         for error_id in (kb.facts.reasons.get(hit.template) or {}).get("error_ids") or []:
             if error_id in kb.by_error_id:

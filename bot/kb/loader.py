@@ -18,6 +18,13 @@ from typing import Any
 
 import yaml
 
+# libyaml's loader when PyYAML was built with it: the same documents, about ten times faster to start.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml(text: str):
+    return yaml.load(text, Loader=_LOADER)
+
 KINDS = ("error_id", "ui_message", "reason", "topic")
 ENTRY_KEYS = {
     "id",
@@ -165,6 +172,7 @@ class KnowledgeBase:
     reason_patterns: list[tuple[re.Pattern[str], Entry]] = field(default_factory=list)
     config_renames: dict[str, dict] = field(default_factory=dict)  # old key path -> renames row
     routes: tuple[Route, ...] = ()  # questions that are not Kratos questions (knowledge/routes.yaml)
+    reason_entries: dict[str, str] = field(default_factory=dict)  # reason without its own entry -> entry id
 
     def find_reason(self, text: str) -> Entry | None:
         """The entry for a reason or detail text as Kratos renders it (format verbs filled in)."""
@@ -327,7 +335,7 @@ def _load_renames(path: Path, facts: Facts, problems: list[str]) -> dict[str, di
     """Renamed and removed config keys: `new` must exist in Kratos today, `old` must not."""
     if not path.is_file():
         return {}
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc = _yaml(path.read_text(encoding="utf-8")) or {}
     out: dict[str, dict] = {}
     for i, row in enumerate(doc.get("renames") or []):
         where = f"{path.name}[{i}]"
@@ -339,6 +347,46 @@ def _load_renames(path: Path, facts: Facts, problems: list[str]) -> dict[str, di
         if row.get("new") and facts.config_key(row["new"]) is None:
             problems.append(f"{where}: {row['new']!r} is not a Kratos config key")
         out[row["old"]] = row
+    return out
+
+
+REASON_MAP_KEYS = {"reason", "entry", "verified_by"}
+
+
+def _load_reason_map(path: Path, kb: KnowledgeBase, problems: list[str]) -> dict[str, str]:
+    """Reasons without an entry of their own, each sent to the entry that explains its situation
+    (knowledge/reason_map.yaml): the reason is a Kratos text, the entry exists, no reason twice or
+    shadowing its own `reason` entry, and the source place that proves it is named."""
+    if not path.is_file():
+        return {}
+    try:
+        doc = _yaml(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        problems.append(f"{path.name}: not valid YAML: {exc}")
+        return {}
+    if not isinstance(doc, dict) or set(doc) != {"map"} or not isinstance(doc["map"], list):
+        problems.append(f"{path.name}: the file must hold exactly one key, `map`, a list")
+        return {}
+    out: dict[str, str] = {}
+    for i, row in enumerate(doc["map"]):
+        where = f"{path.name}[{i}]"
+        if not isinstance(row, dict) or set(row) - REASON_MAP_KEYS:
+            problems.append(f"{where}: a mapping takes only the keys {sorted(REASON_MAP_KEYS)}")
+            continue
+        reason, entry_id = row.get("reason"), row.get("entry")
+        if not isinstance(reason, str) or reason not in kb.facts.reasons:
+            problems.append(f"{where}: reason {reason!r} is not a literal Kratos error string")
+            continue
+        if entry_id not in kb.entries:
+            problems.append(f"{where}: entry {entry_id!r} does not exist")
+        if reason in kb.by_reason:
+            problems.append(f"{where}: {reason!r} already has its own entry {kb.by_reason[reason].id}")
+        if reason in out:
+            problems.append(f"{where}: {reason!r} is mapped twice")
+        verified = row.get("verified_by")
+        if not isinstance(verified, list) or not all(isinstance(v, str) and v.strip() for v in verified or [None]):
+            problems.append(f"{where}: `verified_by` must be a non-empty list of source places")
+        out.setdefault(reason, str(entry_id))
     return out
 
 
@@ -374,7 +422,7 @@ def _load_routes(path: Path, facts: Facts, problems: list[str]) -> tuple[Route, 
     https and the route says where its facts were checked."""
     if not path.is_file():
         return ()
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc = _yaml(path.read_text(encoding="utf-8")) or {}
     out: list[Route] = []
     for i, raw in enumerate(doc.get("routes") or []):
         where = f"{path.name}[{i}]"
@@ -423,7 +471,7 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
     for path in _yaml_files(directory):
         rel = path.relative_to(directory)
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = _yaml(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             problems.append(f"{rel}: not valid YAML: {exc}")
             continue
@@ -453,6 +501,7 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
                     index_map[key] = entry
     kb.config_renames = _load_renames(directory / "config_renames.yaml", facts, problems)
     kb.routes = _load_routes(directory / "routes.yaml", facts, problems)
+    kb.reason_entries = _load_reason_map(directory / "reason_map.yaml", kb, problems)
     for reason, entry in kb.by_reason.items():
         pattern = format_regex(reason)
         if pattern is not None:
