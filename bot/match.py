@@ -83,7 +83,7 @@ class Index:
 
     @classmethod
     def build(cls, kb: KnowledgeBase) -> Index:
-        index = cls(kb, kratos_texts=KratosTexts.build(kb.facts))
+        index = cls(kb, kratos_texts=KratosTexts.build(kb.facts, tuple(sorted(kb.library_texts))))
         for entry in kb.entries.values():
             if entry.kind == "topic":
                 for phrase in (*entry.phrasings, entry.title):
@@ -187,6 +187,9 @@ def kratos_text_matches(index: Index, text: str) -> list[Match]:
     out: list[Match] = []
     for hit in index.kratos_texts.find(text):
         score = TEMPLATE_TEXT_SCORE if hit.templated else KRATOS_TEXT_SCORE
+        if hit.kind == "library":
+            out.append(Match(kb.library_texts[str(hit.key)], score, "kratos-text"))
+            continue
         if hit.kind == "ui_message":
             entry = kb.by_ui_id.get(hit.key)
             if entry is not None:

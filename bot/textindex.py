@@ -28,8 +28,8 @@ MAX_TEXT = 300_000
 
 @dataclass(frozen=True)
 class TextHit:
-    kind: str  # "ui_message" | "reason"
-    key: int | str  # the UI message id, or the reason as Kratos writes it
+    kind: str  # "ui_message" | "reason" | "library" (a validator's text, knowledge/library_texts.yaml)
+    key: int | str  # the UI message id, or the text as Kratos writes it
     template: str  # the text as Kratos writes it, placeholders included
     start: int  # in the folded message
     end: int
@@ -70,12 +70,13 @@ class KratosTexts:
         self._texts: list[_Text] = []
 
     @classmethod
-    def build(cls, facts: Facts) -> KratosTexts:
+    def build(cls, facts: Facts, library: tuple[str, ...] = ()) -> KratosTexts:
         index = cls()
         by_anchor: dict[str, list[int]] = {}
         seen: set[str] = set()
         sources = [("ui_message", uid, row.get("text") or "") for uid, row in facts.ui_messages.items()]
         sources += [("reason", reason, reason) for reason in facts.reasons]
+        sources += [("library", text, text) for text in library]
         for kind, key, template in sources:
             folded = fold(template).strip()
             if not folded or folded.startswith("{") or folded in seen:

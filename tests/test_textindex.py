@@ -49,3 +49,25 @@ def test_quoted_sentence_leads_the_answer(triage):
     quoted = "A valid session was detected and thus recovery is not possible."
     reply = triage.answer(story + "Then the page shows: " + quoted)
     assert reply.matches[0].entry_id == "error.session_already_available"
+
+
+def test_validator_texts_from_knowledge_are_found(kb):
+    """`value must be "code"` comes from the JSON schema library (knowledge/library_texts.yaml)."""
+    texts = KratosTexts.build(kb.facts, tuple(kb.library_texts))
+    hits = texts.find('ui.nodes[3].messages: [{"id": 4000001, "text": "value must be \\"code\\""}]')
+    assert any(h.kind == "library" and h.key == 'value must be "%s"' for h in hits)
+    assert not texts.find("I think the value must be a URL here")  # prose, no quoted value
+
+
+def test_library_text_needs_an_entry_and_a_source(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from bot.kb.loader import KnowledgeError, load_knowledge
+
+    target = tmp_path / "knowledge"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "knowledge" / "facts", target / "facts")
+    (target / "library_texts.yaml").write_text("texts:\n- {text: 'x %s', entry: topic.nope}\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(target)
+    assert "does not exist" in str(info.value) and "verified_by" in str(info.value)

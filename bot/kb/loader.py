@@ -173,6 +173,7 @@ class KnowledgeBase:
     config_renames: dict[str, dict] = field(default_factory=dict)  # old key path -> renames row
     routes: tuple[Route, ...] = ()  # questions that are not Kratos questions (knowledge/routes.yaml)
     reason_entries: dict[str, str] = field(default_factory=dict)  # reason without its own entry -> entry id
+    library_texts: dict[str, str] = field(default_factory=dict)  # text Kratos emits through a library -> entry id
 
     def find_reason(self, text: str) -> Entry | None:
         """The entry for a reason or detail text as Kratos renders it (format verbs filled in)."""
@@ -390,6 +391,31 @@ def _load_reason_map(path: Path, kb: KnowledgeBase, problems: list[str]) -> dict
     return out
 
 
+LIBRARY_TEXT_KEYS = {"text", "entry", "library", "verified_by"}
+
+
+def _load_library_texts(path: Path, kb: KnowledgeBase, problems: list[str]) -> dict[str, str]:
+    """Texts Kratos shows that come from a library it uses (the JSON schema validator's `value must be …`),
+    so they are in no fact table: each names the library and the source place, and an existing entry."""
+    if not path.is_file():
+        return {}
+    doc = _yaml(path.read_text(encoding="utf-8")) or {}
+    out: dict[str, str] = {}
+    for i, row in enumerate(doc.get("texts") or []):
+        where = f"{path.name}[{i}]"
+        if not isinstance(row, dict) or set(row) - LIBRARY_TEXT_KEYS or not row.get("text"):
+            problems.append(f"{where}: a text takes `text`, `entry`, `library`, `verified_by`")
+            continue
+        if row.get("entry") not in kb.entries:
+            problems.append(f"{where}: entry {row.get('entry')!r} does not exist")
+        if not row.get("library") or not row.get("verified_by"):
+            problems.append(f"{where}: say which `library` emits it and where (`verified_by`)")
+        if row["text"] in out:
+            problems.append(f"{where}: {row['text']!r} listed twice")
+        out[str(row["text"])] = str(row.get("entry"))
+    return out
+
+
 ROUTE_KEYS = {"id", "title", "when", "unless", "say", "links", "docs", "verified_by"}
 
 
@@ -501,6 +527,7 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
                     index_map[key] = entry
     kb.config_renames = _load_renames(directory / "config_renames.yaml", facts, problems)
     kb.routes = _load_routes(directory / "routes.yaml", facts, problems)
+    kb.library_texts = _load_library_texts(directory / "library_texts.yaml", kb, problems)
     kb.reason_entries = _load_reason_map(directory / "reason_map.yaml", kb, problems)
     for reason, entry in kb.by_reason.items():
         pattern = format_regex(reason)
