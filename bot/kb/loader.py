@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -332,16 +332,34 @@ def _yaml_files(directory: Path) -> Iterable[Path]:
 RENAME_KEYS = {"old", "new", "last_release_with_old", "first_release_with_new", "note", "evidence", "drop_in"}
 
 
+def _rows(path: Path, key: str, allowed: set[str], problems: list[str]) -> Iterator[tuple[str, dict]]:
+    """(where, row) for each mapping in the list under `key` of a side file (renames, routes, …) whose keys
+    are all `allowed`; a missing file has no rows, and a file of the wrong shape or a row with other keys is
+    reported once."""
+    if not path.is_file():
+        return
+    try:
+        doc = _yaml(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        problems.append(f"{path.name}: not valid YAML: {exc}")
+        return
+    if not isinstance(doc, dict) or set(doc) != {key} or not isinstance(doc[key], list):
+        problems.append(f"{path.name}: the file must hold exactly one key, `{key}`, a list")
+        return
+    for i, row in enumerate(doc[key]):
+        where = f"{path.name}[{i}]"
+        if not isinstance(row, dict) or set(row) - allowed:
+            problems.append(f"{where}: an item takes only the keys {sorted(allowed)}")
+            continue
+        yield where, row
+
+
 def _load_renames(path: Path, facts: Facts, problems: list[str]) -> dict[str, dict]:
     """Renamed and removed config keys: `new` must exist in Kratos today, `old` must not."""
-    if not path.is_file():
-        return {}
-    doc = _yaml(path.read_text(encoding="utf-8")) or {}
     out: dict[str, dict] = {}
-    for i, row in enumerate(doc.get("renames") or []):
-        where = f"{path.name}[{i}]"
-        if not isinstance(row, dict) or set(row) - RENAME_KEYS or not row.get("old"):
-            problems.append(f"{where}: a rename needs `old` and only the keys {sorted(RENAME_KEYS)}")
+    for where, row in _rows(path, "renames", RENAME_KEYS, problems):
+        if not row.get("old"):
+            problems.append(f"{where}: a rename needs `old`")
             continue
         if facts.config_key(row["old"]) is not None:
             problems.append(f"{where}: {row['old']!r} is still a Kratos config key")
@@ -358,22 +376,8 @@ def _load_reason_map(path: Path, kb: KnowledgeBase, problems: list[str]) -> dict
     """Reasons without an entry of their own, each sent to the entry that explains its situation
     (knowledge/reason_map.yaml): the reason is a Kratos text, the entry exists, no reason twice or
     shadowing its own `reason` entry, and the source place that proves it is named."""
-    if not path.is_file():
-        return {}
-    try:
-        doc = _yaml(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        problems.append(f"{path.name}: not valid YAML: {exc}")
-        return {}
-    if not isinstance(doc, dict) or set(doc) != {"map"} or not isinstance(doc["map"], list):
-        problems.append(f"{path.name}: the file must hold exactly one key, `map`, a list")
-        return {}
     out: dict[str, str] = {}
-    for i, row in enumerate(doc["map"]):
-        where = f"{path.name}[{i}]"
-        if not isinstance(row, dict) or set(row) - REASON_MAP_KEYS:
-            problems.append(f"{where}: a mapping takes only the keys {sorted(REASON_MAP_KEYS)}")
-            continue
+    for where, row in _rows(path, "map", REASON_MAP_KEYS, problems):
         reason, entry_id = row.get("reason"), row.get("entry")
         if not isinstance(reason, str) or reason not in kb.facts.reasons:
             problems.append(f"{where}: reason {reason!r} is not a literal Kratos error string")
@@ -397,14 +401,10 @@ LIBRARY_TEXT_KEYS = {"text", "entry", "library", "verified_by"}
 def _load_library_texts(path: Path, kb: KnowledgeBase, problems: list[str]) -> dict[str, str]:
     """Texts Kratos shows that come from a library it uses (the JSON schema validator's `value must be …`),
     so they are in no fact table: each names the library and the source place, and an existing entry."""
-    if not path.is_file():
-        return {}
-    doc = _yaml(path.read_text(encoding="utf-8")) or {}
     out: dict[str, str] = {}
-    for i, row in enumerate(doc.get("texts") or []):
-        where = f"{path.name}[{i}]"
-        if not isinstance(row, dict) or set(row) - LIBRARY_TEXT_KEYS or not row.get("text"):
-            problems.append(f"{where}: a text takes `text`, `entry`, `library`, `verified_by`")
+    for where, row in _rows(path, "texts", LIBRARY_TEXT_KEYS, problems):
+        if not row.get("text"):
+            problems.append(f"{where}: a text needs `text`")
             continue
         if row.get("entry") not in kb.entries:
             problems.append(f"{where}: entry {row.get('entry')!r} does not exist")
@@ -446,15 +446,8 @@ def _patterns(raw, where: str, problems: list[str]) -> tuple[re.Pattern[str], ..
 def _load_routes(path: Path, facts: Facts, problems: list[str]) -> tuple[Route, ...]:
     """Routes out of scope: patterns compile, Kratos doc links are in the docs index, other links are
     https and the route says where its facts were checked."""
-    if not path.is_file():
-        return ()
-    doc = _yaml(path.read_text(encoding="utf-8")) or {}
     out: list[Route] = []
-    for i, raw in enumerate(doc.get("routes") or []):
-        where = f"{path.name}[{i}]"
-        if not isinstance(raw, dict) or set(raw) - ROUTE_KEYS:
-            problems.append(f"{where}: a route takes only the keys {sorted(ROUTE_KEYS)}")
-            continue
+    for where, raw in _rows(path, "routes", ROUTE_KEYS, problems):
         missing = [k for k in ("id", "title", "when", "say", "verified_by") if not raw.get(k)]
         if missing:
             problems.append(f"{where}: missing {', '.join(missing)}")
