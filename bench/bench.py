@@ -113,9 +113,11 @@ def naive(kb: KnowledgeBase, texts: list[str]) -> list[float]:
 
 
 def startup() -> tuple[float, float]:
-    code = ("import resource, time; t = time.perf_counter(); from bot.kb.loader import load_knowledge; "
+    # VmHWM, not ru_maxrss: ru_maxrss survives fork and exec, so the child would report this (big) process.
+    code = ("import re, time; t = time.perf_counter(); from bot.kb.loader import load_knowledge; "
             "from bot.pipeline import Triage; Triage(load_knowledge()); "
-            "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1); "
+            "print(time.perf_counter() - t, hwm)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     seconds, rss_kb = out.stdout.split()
     return float(seconds), int(rss_kb) / 1024

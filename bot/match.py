@@ -37,7 +37,7 @@ def content_words(text: str) -> str:
 
 
 MAX_DF = 400  # a word in more choices than this says little about any of them and is not looked up
-TOPIC_CANDIDATES = 120
+TOPIC_CANDIDATES = 60  # fuzzy phrasing scores for the best-sharing candidates; BM25 ranks the rest
 TEXT_CANDIDATES = 40
 
 
