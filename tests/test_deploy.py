@@ -40,7 +40,7 @@ FULLNAME = "kb-kratos-support-bot"
 SETTINGS = (
     "SLACK_BOT_TOKEN SLACK_APP_TOKEN SLACK_SIGNING_SECRET PORT HEALTH_PORT SLACK_API_URL STATE_URL "
     "KRATOS_BOT_CHANNELS KRATOS_BOT_FOLLOWUP_OPTOUT KRATOS_BOT_IGNORE_BOTS KRATOS_BOT_FEEDBACK_FILE LOG_LEVEL "
-    "KRATOS_BOT_THREAD_TTL KRATOS_BOT_ADMIN_TOKEN"
+    "KRATOS_BOT_THREAD_TTL KRATOS_BOT_ADMIN_TOKEN KRATOS_BOT_REDIS_POOL OPS_PORT KRATOS_BOT_HTTP_IDLE_TIMEOUT"
 ).split()
 SECRET_SETTINGS = {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "KRATOS_BOT_ADMIN_TOKEN"}
 
@@ -215,6 +215,7 @@ def test_defaults(helm, tmp_path):
     assert config["KRATOS_BOT_FEEDBACK_FILE"] == "/data/feedback.jsonl"
     assert config["KRATOS_BOT_IGNORE_BOTS"] == "true" and config["LOG_LEVEL"] == "INFO"
     assert config["KRATOS_BOT_THREAD_TTL"] == "604800"
+    assert config["KRATOS_BOT_REDIS_POOL"] == "50"
     assert set(config) | env_names(container) <= set(SETTINGS)
     # Nothing secret in the ConfigMap; the tokens come from the Secret.
     assert not SECRET_SETTINGS & set(config)
