@@ -196,7 +196,7 @@ def decide(di: DecideInput) -> Decision:
     matches += topic_candidates(di.index, di.retriever, di.reading.question, di.prose)
     reasons: list[str] = []
     if di.carried and not matches:
-        matches += [Match(e, 70 - i, "thread-context") for i, e in enumerate(di.previous_entries)]
+        matches += _thread_matches(di)
         reasons.append("follow-up without anything new: answered from the thread's earlier topic")
     ranked = tuple(
         dataclasses.replace(m, kind=kb.entries[m.entry_id].kind) for m in rank(matches) if m.entry_id in kb.entries
@@ -220,11 +220,7 @@ def decide(di: DecideInput) -> Decision:
     only_topics = all(m.why == "topic" for m in ranked)
     if not findings and only_topics and level in ("low", "none") and di.followup and di.previous_entries:
         # A follow-up that matches nothing well on its own is about what the thread was already discussing.
-        ranked = tuple(
-            dataclasses.replace(Match(e, 72 - i, "thread-context"), kind=kb.entries[e].kind)
-            for i, e in enumerate(di.previous_entries[:3])
-            if e in kb.entries
-        )
+        ranked = tuple(dataclasses.replace(m, kind=kb.entries[m.entry_id].kind) for m in _thread_matches(di))
         if ranked:
             reasons.append("follow-up: answered from the thread's topic")
             return Decision("answer", ranked, "medium", tuple(reasons))
@@ -244,13 +240,18 @@ def decide(di: DecideInput) -> Decision:
     return Decision("answer", ranked, level, tuple(reasons), primary=primary, notes=tuple(notes))
 
 
+def _thread_matches(di: DecideInput) -> list[Match]:
+    """The thread's last answered entries, in their order, as the answer to a follow-up (medium at best)."""
+    return [Match(e, 72 - i, "thread-context") for i, e in enumerate(di.previous_entries[:3]) if e in di.kb.entries]
+
+
 def _abstain(di: DecideInput, ranked, level: str, reasons: list[str], notes: list[str]) -> Decision:
     question = di.reading.question or di.prose
     if not KRATOS_WORDS.search(di.prose):
         # Nothing in the words is about Kratos: a topic that shares one of them is no guess worth making.
         ranked = ()
         reasons = reasons + ["no Kratos word in the question: no guess"]
-    guess = ranked[0] if ranked and ranked[0].score >= 45 else None
+    guess = ranked[0] if ranked and ranked[0].score >= GUESS_SCORE else None
     ask = ""
     if guess is not None:
         ask = di.kb.entries[guess.entry_id].ask

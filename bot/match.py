@@ -132,26 +132,20 @@ class Index:
         return {m.group(1) for m in self.keyword_pattern.finditer(lowered)}
 
 
-def reason_entry(index: Index, reason: str) -> Entry | None:
-    """The entry for a literal reason as Kratos renders it: a reason entry, else the error id's entry."""
+def reason_entry(index: Index, reason: str) -> tuple[Entry, int] | None:
+    """The entry for a literal reason as Kratos renders it, and how much less sure that makes us: its own reason
+    entry (0), else its error id's entry (0), else the entry knowledge/reason_map.yaml sends it to (2)."""
     entry = index.kb.find_reason(reason)
     if entry is not None:
-        return entry
+        return entry, 0
+    text = reason.strip()
     for pattern, entry_id in index.error_reason_patterns:
-        if pattern.fullmatch(reason.strip()):
-            return index.kb.entries[entry_id]
-    return None
-
-
-def mapped_reason_entry(index: Index, reason: str) -> str | None:
-    """The entry id knowledge/reason_map.yaml gives a reason that has no entry of its own."""
-    reason = reason.strip()
-    if reason in index.kb.reason_entries:
-        return index.kb.reason_entries[reason]
-    for pattern, entry_id in index.mapped_reason_patterns:
-        if pattern.fullmatch(reason):
-            return entry_id
-    return None
+        if pattern.fullmatch(text):
+            return index.kb.entries[entry_id], 0
+    mapped = index.kb.reason_entries.get(text)
+    if mapped is None:
+        mapped = next((e for pattern, e in index.mapped_reason_patterns if pattern.fullmatch(text)), None)
+    return (index.kb.entries[mapped], 2) if mapped in index.kb.entries else None
 
 
 def exact_matches(index: Index, artifacts, prose: str) -> list[Match]:
@@ -162,11 +156,10 @@ def exact_matches(index: Index, artifacts, prose: str) -> list[Match]:
             if a.id and a.id in kb.by_error_id:
                 out.append(Match(kb.by_error_id[a.id].id, 100, "exact-error-id"))
             if a.reason:
-                entry = reason_entry(index, a.reason)
-                if entry:
-                    out.append(Match(entry.id, 98 if not a.id else 90, "exact-reason"))
-                elif (mapped := mapped_reason_entry(index, a.reason)) is not None:
-                    out.append(Match(mapped, (98 if not a.id else 90) - 2, "exact-reason"))
+                found = reason_entry(index, a.reason)
+                if found is not None:
+                    entry, penalty = found
+                    out.append(Match(entry.id, (98 if not a.id else 90) - penalty, "exact-reason"))
         elif isinstance(a, UiMessage) and a.id is not None and a.id in kb.by_ui_id:
             out.append(Match(kb.by_ui_id[a.id].id, 100 if a.text else 95, "exact-ui-id"))
     for token in sorted(set(_ERROR_ID_TOKEN.findall(prose.lower()))):

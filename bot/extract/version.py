@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _V = r"v?(\d{1,2}\.\d{1,2}(?:\.(?:\d{1,2}|x))?(?:-(?:alpha|beta|rc|pre)(?:\.\d{1,3}){0,2})?)"
 _END = r"(?![\w]|\.\d)"  # not followed by more of a version; a sentence's full stop is fine
@@ -91,7 +92,8 @@ def _other_thing(text: str, start: int) -> bool:
 MAX_SCAN = 60_000  # versions are stated near the start or the end; a big log in between is not read twice
 
 
-def claims(text: str) -> list[VersionClaim]:
+@lru_cache(maxsize=8)  # two rules and the decision stage ask about the same message
+def claims(text: str) -> tuple[VersionClaim, ...]:
     """Every Kratos version claim in `text` that passes the evidence rules, in text order."""
     if len(text) > MAX_SCAN:
         text = text[: MAX_SCAN - 10_000] + "\n" + text[-10_000:]
@@ -128,7 +130,7 @@ def claims(text: str) -> list[VersionClaim]:
                 continue
             taken.add(at)
             out.append(VersionClaim(_norm(m.group(1)), source, strength, at))
-    return sorted(out, key=lambda c: c.at)
+    return tuple(sorted(out, key=lambda c: c.at))
 
 
 def running_version(text: str) -> VersionClaim | None:
