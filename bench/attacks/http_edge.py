@@ -39,10 +39,9 @@ PASSWORD = "123SupperPassword2025$"
 
 
 async def serve_child(port: int, api_url: str) -> None:
-    from aiohttp import web
 
     from bot.logs import configure
-    from bot.slack.serve import app_runner, create, sites
+    from bot.slack.serve import create, start_sites
     from bot.slack.settings import load_settings
 
     configure("INFO")
@@ -50,12 +49,7 @@ async def serve_child(port: int, api_url: str) -> None:
                               "SLACK_API_URL": api_url, "KRATOS_BOT_ADMIN_TOKEN": ADMIN, "PORT": str(port),
                               "KRATOS_BOT_FEEDBACK_FILE": os.devnull})
     app, rt = create(settings)
-    runners = []
-    for web_app, _ in sites(app, rt, settings):
-        runner = app_runner(web_app, settings.http_idle_timeout)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        runners.append(runner)
+    runners = await start_sites(app, rt, settings, "127.0.0.1")
     print("READY", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     for runner in runners:

@@ -287,6 +287,17 @@ def sites(app: AsyncApp, rt: Runtime, settings: Settings) -> list[tuple[web.Appl
     return [(http_app(app, rt), settings.port)]
 
 
+async def start_sites(app: AsyncApp, rt: Runtime, settings: Settings, host: str = "0.0.0.0") -> list[web.AppRunner]:
+    """Listen on every port the settings ask for (events, and the ops port when set); the caller cleans up."""
+    runners = []
+    for web_app, port in sites(app, rt, settings):
+        runner = app_runner(web_app, settings.http_idle_timeout)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        runners.append(runner)
+    return runners
+
+
 async def _serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     # Before the knowledge load (seconds on a busy node): a SIGTERM meanwhile stops the start-up cleanly
@@ -304,12 +315,7 @@ async def _serve(settings: Settings) -> None:
 
     loop.add_signal_handler(signal.SIGHUP, on_sighup)
     rt.outbox.start()  # replies left unposted by an earlier run go out once their lease has run out
-    runners = []
-    for web_app, port in sites(app, rt, settings):
-        runner = app_runner(web_app, settings.http_idle_timeout)
-        await runner.setup()
-        await web.TCPSite(runner, "0.0.0.0", port).start()
-        runners.append(runner)
+    runners = await start_sites(app, rt, settings)
     handler = None
     if settings.socket_mode:
         handler = socket_handler(app, settings)
