@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.kb.loader import Entry, KnowledgeBase
+from bot.analyze.versionkit import release_key
+from bot.kb.loader import UNRELEASED, Entry, KnowledgeBase
 from bot.models import Finding, Link, Match, Reply, Section, Snippet
 
 MAX_FIXES = 8
@@ -31,6 +32,7 @@ class ComposeInput:
     notes: tuple[str, ...] = ()  # short remarks (input truncated, binary data …)
     corrected: tuple[Snippet, ...] = ()  # the user's own artifacts with every finding's patches applied
     primary: bool = True  # False: the decision stage found the best match only related (findings lead)
+    version: str = ""  # the release the user runs, when the message says so (bot/extract/version.py)
 
 
 def _fill(text: str, values: dict) -> str:
@@ -56,6 +58,29 @@ def _ui_quote(entry: Entry, kb: KnowledgeBase) -> str:
     row = kb.facts.ui_messages.get(entry.ui_id) or {}
     text = row.get("text") or ""
     return f'Kratos text ({row.get("type")}): "{text}"' if text and not text.startswith("{") else ""
+
+
+MAX_HISTORY = 3
+_CHANGE_WORDS = {"added": "from", "changed": "changed in", "fixed": "fixed in", "removed": "removed in"}
+
+
+def history_lines(entry: Entry, version: str = "") -> tuple[str, ...]:
+    """The entry's version history that matters to this user: with their release known, only what their
+    release lacks (or, for a removal, what it no longer has); without it, the first few items."""
+    lines = []
+    for change in entry.history:
+        released = change.version != UNRELEASED
+        when = f"{_CHANGE_WORDS[change.kind]} {change.version}" if released else "not in a release yet"
+        ref = f", {change.ref}" if change.ref else ""  # the PR or commit, for whoever wants to check
+        if version and released:
+            has_it = release_key(version) >= release_key(change.version)
+            if has_it != (change.kind == "removed"):
+                continue
+            verb = "no longer has" if has_it else "predates"
+            lines.append(f"Your {version} {verb} this: {change.change} ({when}{ref}).")
+        else:
+            lines.append(f"{when[0].upper()}{when[1:]}: {change.change} ({change.ref}).".replace(" ().", "."))
+    return tuple(lines[:MAX_HISTORY])
 
 
 def _links(entries: list[Entry], kb: KnowledgeBase) -> tuple[Link, ...]:
@@ -126,6 +151,9 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     fixes = list(dict.fromkeys(fixes))[:MAX_FIXES]
     if fixes:
         sections.append(Section("Fix", tuple(f"{i}. {fix}" for i, fix in enumerate(fixes, 1))))
+    history = history_lines(primary, ci.version) if primary is not None else ()
+    if history:
+        sections.append(Section("Versions", history))
 
     snippets: list[Snippet] = (list(ci.corrected) + [f.snippet for f in findings if f.snippet])[:MAX_SNIPPETS]
     if not snippets and primary is not None and primary.snippet is not None:

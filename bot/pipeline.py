@@ -20,6 +20,7 @@ from bot.decide import DecideInput, abstain_reply, decide, repeat_reply, routed_
 from bot.extract import Extraction, extract
 from bot.extract.classify import EnvNames, cut_notes, unchecked_notes
 from bot.extract.secrets import scrub
+from bot.extract.version import running_version
 from bot.kb.loader import KnowledgeBase
 from bot.match import Index, topic_matches
 from bot.models import Curl, Flow, FlowId, IdentitySchema, KratosConfig, KratosError, Reply, UiMessage
@@ -125,6 +126,7 @@ class Triage:
             ci = ComposeInput(
                 list(decision.matches), findings, decision.confidence, carried, values, tuple(notes), fixed,
                 primary=decision.primary,
+                version=running.version if (running := running_version(extraction.text)) else "",
             )
             reply = compose(ci, self.kb)
         reply.meta["decision"] = decision.kind

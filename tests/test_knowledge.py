@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.analyze.flowkit import SUBMIT_BODY
+from bot.compose import history_lines
 from bot.kb.loader import KnowledgeError, load_knowledge
 from tests.conftest import ROOT, SHARED, needs_shared
 
@@ -131,6 +132,12 @@ GOOD = """
             "not a literal Kratos error string",
         ),
         ("entries: [1, 2", "not valid YAML"),
+        (
+            "entries:" + GOOD + "  history: [{version: v1.9.0, kind: fixed, change: c}]\n",
+            "not a Kratos release tag",
+        ),
+        ("entries:" + GOOD + "  history: [{version: v1.1.0, kind: improved, change: c}]\n", "history kind"),
+        ("entries:" + GOOD + "  history: [{version: v1.1.0, kind: fixed}]\n", "`history` item"),
     ],
 )
 def test_invalid_knowledge_is_rejected(kb_copy, body, message):
@@ -160,3 +167,24 @@ def test_gen_facts_reproduces_the_committed_tables_byte_for_byte(tmp_path):
     for made in sorted(tmp_path.glob("*.json")):
         committed = ROOT / "knowledge" / "facts" / made.name
         assert made.read_bytes() == committed.read_bytes(), f"{made.name} differs: run scripts/gen_facts.py"
+
+
+def test_history_tells_a_user_only_what_their_release_lacks(kb_copy):
+    _write(
+        kb_copy,
+        "entries:" + GOOD + "  history:\n"
+        "  - {version: v1.1.0, kind: fixed, change: the first bug is gone, ref: '#1'}\n"
+        "  - {version: v1.3.0, kind: added, change: a new option}\n"
+        "  - {version: v1.2.0, kind: removed, change: an old option}\n"
+        "  - {version: unreleased, kind: added, change: on master only}\n",
+    )
+    entry = load_knowledge(kb_copy).entries["topic.x"]
+    lines = history_lines(entry, "v1.2.0")
+    assert lines == (
+        "Your v1.2.0 predates this: a new option (from v1.3.0).",
+        "Your v1.2.0 no longer has this: an old option (removed in v1.2.0).",
+        "Not in a release yet: on master only.",
+    )
+    # Without a known release: the history as it is, up to three items.
+    assert history_lines(entry)[0] == "Fixed in v1.1.0: the first bug is gone (#1)."
+    assert len(history_lines(entry)) == 3

@@ -45,9 +45,14 @@ ENTRY_KEYS = {
     "related",
     "ask",
     "verified_by",
+    "history",
 }
 KIND_KEY = {"error_id": "error_id", "ui_message": "ui_id", "reason": "reason", "topic": "phrasings"}
 SNIPPET_KEYS = {"lang", "code", "note"}
+HISTORY_KEYS = {"version", "kind", "change", "ref"}
+HISTORY_KINDS = ("added", "changed", "fixed", "removed")
+# A change merged after the newest release tag: users on any release do not have it yet.
+UNRELEASED = "unreleased"
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 DOC_HOSTS = ("https://www.ory.com/docs/", "https://www.ory.sh/docs/")
 
@@ -58,6 +63,16 @@ class KnowledgeError(Exception):
     def __init__(self, problems: list[str]):
         super().__init__(f"{len(problems)} problem(s) in the knowledge base:\n" + "\n".join(problems))
         self.problems = problems
+
+
+@dataclass(frozen=True)
+class Change:
+    """One release in an entry's version history: what changed, in our words, and where (PR or commit)."""
+
+    version: str  # a Kratos release tag, or UNRELEASED
+    kind: str  # added | changed | fixed | removed
+    change: str
+    ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,7 @@ class Entry:
     related: tuple[str, ...] = ()
     ask: str = ""
     verified_by: tuple[str, ...] = ()
+    history: tuple[Change, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -298,6 +314,7 @@ def _entry(raw: Any, where: str, facts: Facts, problems: list[str]) -> Entry | N
         else:
             snippet = Snippet(lang=str(s.get("lang", "")), code=s["code"].rstrip("\n"), note=str(s.get("note", "")))
 
+    history = _history(raw.get("history"), where, facts, problems)
     return Entry(
         id=entry_id,
         kind=kind,
@@ -318,7 +335,32 @@ def _entry(raw: Any, where: str, facts: Facts, problems: list[str]) -> Entry | N
         related=_strings(raw.get("related"), where, "related", problems),
         ask=" ".join(str(raw.get("ask") or "").split()),
         verified_by=_strings(raw.get("verified_by"), where, "verified_by", problems),
+        history=history,
     )
+
+
+def _history(raw: Any, where: str, facts: Facts, problems: list[str]) -> tuple[Change, ...]:
+    """`history:` items; each names a real release tag, so "fixed in vX" can never point at a release that
+    does not exist."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.append(f"{where}: `history` must be a list of {{version, kind, change, ref}}")
+        return ()
+    tags = set((facts.versions or {}).get("tags") or ())
+    out = []
+    for item in raw:
+        if not isinstance(item, dict) or set(item) - HISTORY_KEYS or not all(
+            isinstance(item.get(k), str) and item[k].strip() for k in ("version", "kind", "change")
+        ):
+            problems.append(f"{where}: a `history` item is {{version, kind, change}} (+ optional `ref`), all strings")
+            continue
+        if item["version"] != UNRELEASED and tags and item["version"] not in tags:
+            problems.append(f"{where}: history version {item['version']!r} is not a Kratos release tag")
+        if item["kind"] not in HISTORY_KINDS:
+            problems.append(f"{where}: history kind must be one of {', '.join(HISTORY_KINDS)}")
+        out.append(Change(item["version"], item["kind"], " ".join(item["change"].split()), str(item.get("ref") or "")))
+    return tuple(out)
 
 
 # The entry files, explicitly: other YAML in knowledge/ (config_renames.yaml) has its own format.
