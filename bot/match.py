@@ -209,11 +209,9 @@ def text_matches(index: Index, artifacts, prose: str) -> list[Match]:
     if 20 <= len(prose) <= 600:
         queries.append(prose)
     out: list[Match] = []
-    # Message texts with placeholders are recognised anywhere in the words, however long the message.
-    texts = list(dict.fromkeys(q[:MAX_QUESTION] for q in [*queries, prose]))  # prose is often a query too
-    for pattern, entry_id in index.error_reason_patterns:
-        if any(pattern.search(text) for text in texts):
-            out.append(Match(entry_id, 93, "format-text"))
+    # Texts with placeholders are found by the Kratos-text index (kratos_text_matches), where a placeholder
+    # stands for a value, not for any run of words: "Sign in with %s" searched anywhere matched every
+    # "sign in with …" sentence.
     for query in queries:
         q = utils.default_process(query[:600])
         candidates = index.text_tokens.candidates(q, TEXT_CANDIDATES, min_shared=min(3, len(q.split())))

@@ -53,8 +53,12 @@ _SYNONYMS = tuple(
 )
 
 
+_URL_HOST = re.compile(r"\bhttps?://[^/\s]*")
+
+
 def stems(text: str) -> list[str]:
-    text = text.lower()
+    # A URL's host (localhost, a project slug) names no topic; its path (/self-service/login/api) does.
+    text = _URL_HOST.sub(" ", text.lower())
     for pattern, word in _SYNONYMS:
         text = pattern.sub(word, text)
     words = [w for w in _TOKEN.findall(text) if w not in _NOISE]
