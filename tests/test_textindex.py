@@ -76,7 +76,7 @@ def test_library_text_needs_an_entry_and_a_source(tmp_path):
 def test_placeholder_text_in_prose_does_not_lead(triage):
     # "Sign in with %s" (1010002) is a provider button; a sentence that starts the same way is not that message.
     reply = triage.answer(
-        "passwordless webauthn still asks for the identifier. I want a single 'sign in with security key' "
+        "passwordless webauthn still asks for the identifier. I want a single \"Sign in with security key\" "
         "button that uses discoverable credentials, without typing an id first"
     )
     assert all(m.entry_id != "ui.1010002" for m in reply.matches[:1])
