@@ -19,16 +19,18 @@ import re
 from dataclasses import dataclass
 
 _HEADING = re.compile(
-    r"^\s*(?:#{1,6}\s*|\*\*|__)?\s*([A-Za-z][A-Za-z ,'?/()-]{2,80}?)\s*[:?]?\s*(?:\*\*|__)?\s*:?\s*$"
+    r"^\s*(?:#{1,6}\s*|\*\*|__)?\s*([A-Za-z][A-Za-z ,'?/().-]{2,80}?)\s*[:?.]?\s*(?:\*\*|__)?\s*:?\s*$"
 )
 _QUESTION_SECTIONS = re.compile(
-    r"(?i)^(describe the (bug|problem|issue)|what happened|current behaviou?r|actual behaviou?r|expected behaviou?r|"
-    r"is your feature request related to a problem.*|describe the solution you.d like|question|problem|summary)$"
+    r"(?i)^(describe (the|your) (bug|problem|issue)|bug description|what happened|current behaviou?r|"
+    r"actual behaviou?r|expected behaviou?r|is your feature request related to a problem.*|"
+    r"describe (the solution you.d like|your ideal solution)|question|problem|summary)$"
 )
 _OTHER_SECTIONS = re.compile(
     r"(?i)^(reproducing the bug|steps to reproduce|to reproduce|relevant (log output|configuration)|logs?|"
     r"version|kratos version|on which operating system.*|in which environment.*|environment|additional context|"
     r"preflight checklist|screenshots?|ory network project|describe alternatives you.ve considered|"
+    r"workarounds or alternatives|"
     r"how do you deploy.*|are you using.*)$"
 )
 _LOG_LINE = re.compile(

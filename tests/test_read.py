@@ -70,3 +70,24 @@ def test_huge_paste_is_read_from_its_ends_only():
     text = "first line asks: how do I rotate secrets?\n" + ("    key: value\n" * 50_000) + "thanks in advance."
     q = read(text).question
     assert "how do I rotate secrets?" in q and "thanks in advance." in q
+
+
+def test_feature_request_templates_old_and_new():
+    old = (
+        "**Is your feature request related to a problem? Please describe.**\n\n"
+        "Breached passwords are refused outright, which locks out too many people.\n\n"
+        "**Describe the solution you'd like**\n\nA threshold for how often a password may have leaked.\n\n"
+        "**Describe alternatives you've considered**\n\nTurning the check off.\n"
+    )
+    new = (
+        "### Preflight checklist\n\n- [X] I could not find a solution\n\n### Describe your problem\n\n"
+        "Passkey login still asks for the email first.\n\n### Describe your ideal solution\n\n"
+        "One button, no identifier.\n\n### Workarounds or alternatives\n\nNone.\n\n### Version\n\nv1.1.0\n"
+    )
+    first, second = read(old), read(new)
+    assert first.template and second.template
+    assert first.question.startswith("Breached passwords are refused")
+    assert "threshold" in first.question and "Turning the check off" not in first.question
+    assert "Please describe" not in first.question
+    assert second.question.startswith("Passkey login still asks") and "One button" in second.question
+    assert "None." not in second.question and "v1.1.0" not in second.question
