@@ -235,9 +235,30 @@ def decide(di: DecideInput) -> Decision:
         top = ranked[0]
         explained = {e for f in findings for e in f.entries}
         if top.why == "topic" and top.entry_id not in explained and top.score < findings[0].score:
-            primary = False
-            reasons.append(f"findings lead; {top.entry_id} is only related")
+            if _asked_about(di, kb.entries[top.entry_id], top.score, findings):
+                reasons.append(f"the question is about {top.entry_id}; the findings are beside it")
+            else:
+                primary = False
+                reasons.append(f"findings lead; {top.entry_id} is only related")
     return Decision("answer", ranked, level, tuple(reasons), primary=primary, notes=tuple(notes))
+
+
+ASKED_TOPIC_SCORE = 75
+ASKED_MARGIN = 0.15  # share of the question's words the topic explains beyond the best finding
+
+
+def _asked_about(di: DecideInput, entry, entry_score: float, findings: list[Finding]) -> bool:
+    """Whether the question asks about the topic rather than about what the rules found in the paste: the
+    topic covers clearly more of the question's words than every finding does. A user who asks how to block
+    unverified logins and pastes a config with an old key wants the answer first and the old key second."""
+    asked = set(stems(di.reading.question))
+    if len(asked) < 3:
+        return False
+    topic = set(stems(" ".join((entry.title, entry.summary, *entry.phrasings, *entry.keywords, *entry.config_keys))))
+    best_finding = max(
+        len(asked & set(stems(" ".join((f.title, f.detail, *f.fixes, *f.config_keys))))) for f in findings
+    )
+    return entry_score >= ASKED_TOPIC_SCORE and (len(asked & topic) - best_finding) / len(asked) >= ASKED_MARGIN
 
 
 def _thread_matches(di: DecideInput) -> list[Match]:

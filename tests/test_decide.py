@@ -121,3 +121,18 @@ def test_calibration_high_passes_on_our_cases(kb):
     high = [r for path in cases for r in evaluate_file(path, Triage(kb)) if r.confidence == "high"]
     assert high, "some replies are high"
     assert all(r.ok for r in high), [(r.case, r.missing) for r in high if not r.ok]
+
+
+def test_question_topic_leads_over_findings_beside_it(triage):
+    """Asked about the password policy, with a config that also has an outdated key: the answer to the question
+    comes first, the outdated key is still reported."""
+    text = (
+        "our users hate the password length requirement, we want 6 characters minimum instead\n```yaml\n"
+        "selfservice:\n  whitelisted_return_urls:\n    - https://app.example.com\n  methods:\n    password:\n"
+        "      enabled: true\n```"
+    )
+    reply = triage.answer(text)
+    assert reply.headline.lower().startswith("password policy")
+    body = to_mrkdwn(reply)
+    assert "min_password_length" in body
+    assert "allowed_return_urls" in body  # the finding about the old key is still there
