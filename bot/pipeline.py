@@ -32,7 +32,10 @@ MAX_INPUT = 300_000  # characters analysed; a bigger paste is read up to here an
 MEANINGFUL = (KratosError, UiMessage, Flow, Curl, IdentitySchema, KratosConfig)
 _FOLLOWUP = re.compile(
     r"(?i)\b(this|that|it|above|response|answer|error|next step|what now|what should|what do i|why|how do i fix|"
-    r"still|same|again|then)\b"
+    r"still|same|again|then|"
+    # context given in reply to the bot's question: where and what they run
+    r"i (?:have|use|run|am using)|i'm using|we (?:have|use|run|are using)|local(?:ly|host)?|self[- ]?host\w*|"
+    r"on[- ]prem\w*|ory network|docker|kubernetes|helm|version)\b"
 )
 
 

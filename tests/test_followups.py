@@ -28,3 +28,11 @@ def test_digest_survives_the_stores():
     turn = Turn(artifacts=(), entry_ids=("topic.x",), rules=(), prose="p", digest="abc123")
     assert turn_from_json(turn_to_json(turn)).digest == "abc123"
     assert turn_from_json('{"artifacts": [], "entry_ids": []}').digest == ""  # written before digests existed
+
+
+def test_context_given_after_the_question_is_a_followup(triage):
+    # The second message only says where Kratos runs: it narrows the first question, it is not a new one.
+    triage.answer("how long does a session last and how do I change the session lifespan?", thread="t-context")
+    reply = triage.answer("I have a local instance, v1.3.1.", thread="t-context")
+    assert any("thread's topic" in r for r in reply.meta["reasons"]), reply.meta["reasons"]
+    assert "lifespan" in to_mrkdwn(reply)
