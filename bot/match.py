@@ -78,6 +78,7 @@ class Index:
     error_reason_patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     mapped_reason_patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     keyword_entries: dict[str, list[str]] = field(default_factory=dict)  # keyword -> topic entry ids
+    keyword_boost: dict[str, float] = field(default_factory=dict)  # plain words many topics use lift less
     keyword_pattern: re.Pattern[str] | None = None  # all keywords in one alternation: one pass per message
     kratos_texts: KratosTexts = field(default_factory=KratosTexts)
 
@@ -94,6 +95,7 @@ class Index:
                         index.topic_ids.append(entry.id)
                 for kw in entry.keywords:
                     index.keyword_entries.setdefault(kw.lower(), []).append(entry.id)
+        index.keyword_boost = _keyword_boosts(kb, index.keyword_entries)
         for entry in kb.by_reason.values():
             index._add_text(entry.reason or "", entry.id)
         for ui_id, entry in kb.by_ui_id.items():
@@ -224,6 +226,29 @@ def text_matches(index: Index, artifacts, prose: str) -> list[Match]:
     return out
 
 
+KEYWORD_BOOST = 12
+# Topic documents that use a plain word: up to the first, the full boost; up to the second, half; beyond, none.
+FEW_TOPICS, MANY_TOPICS = 20, 50
+
+
+def _keyword_boosts(kb: KnowledgeBase, keywords: dict[str, list[str]]) -> dict[str, float]:
+    """How much a keyword found in the question lifts its topics. A name, number or phrase
+    (`passwordless_enabled`, `4000006`, "http delivery") is specific: the full boost. A plain word lifts less the
+    more topics talk about it: "github" names a few, "recovery" and "code" dozens, and several such words
+    together carried one topic to the top of every recovery question."""
+    docs = [
+        set(re.findall(r"[a-z0-9_]+", " ".join((e.title, e.summary, *e.phrasings, *e.keywords)).lower()))
+        for e in kb.entries.values()
+        if e.kind == "topic"
+    ]
+    boosts: dict[str, float] = {}
+    for keyword in keywords:
+        if keyword.isalpha():
+            df = sum(keyword in d for d in docs)
+            boosts[keyword] = KEYWORD_BOOST if df <= FEW_TOPICS else KEYWORD_BOOST / 2 if df <= MANY_TOPICS else 0
+    return boosts
+
+
 def topic_matches(index: Index, prose: str) -> list[Match]:
     # A question is short; past this length the words are pasted data, not the question.
     lowered = prose[:MAX_QUESTION].lower()
@@ -240,7 +265,7 @@ def topic_matches(index: Index, prose: str) -> list[Match]:
                 best[entry_id] = max(best.get(entry_id, 0), score)
     for keyword in found:
         for entry_id in index.keyword_entries[keyword]:
-            best[entry_id] = best.get(entry_id, 35) + 12
+            best[entry_id] = best.get(entry_id, 35) + index.keyword_boost.get(keyword, KEYWORD_BOOST)
     # Capped below an exact text match: a pasted Kratos message outranks a topic about it.
     return [Match(e, min(TOPIC_MAX, s), "fuzzy-topic") for e, s in best.items() if s >= TOPIC_CUTOFF]
 

@@ -136,3 +136,14 @@ def test_question_topic_leads_over_findings_beside_it(triage):
     body = to_mrkdwn(reply)
     assert "min_password_length" in body
     assert "allowed_return_urls" in body  # the finding about the old key is still there
+
+
+def test_plain_words_many_topics_use_lift_little(kb):
+    """Keywords: a name is specific, "code" or "recovery" is in dozens of topics and must not carry one of them."""
+    from bot.match import KEYWORD_BOOST, Index
+
+    index = Index.build(kb)
+    assert index.keyword_boost.get("code", KEYWORD_BOOST) == 0
+    assert index.keyword_boost.get("recovery", KEYWORD_BOOST) < KEYWORD_BOOST
+    assert "passwordless_enabled" not in index.keyword_boost  # a config name: always the full boost
+    assert index.keyword_boost.get("callback") == KEYWORD_BOOST  # a plain word few topics use still names them
