@@ -33,6 +33,7 @@ class ComposeInput:
     corrected: tuple[Snippet, ...] = ()  # the user's own artifacts with every finding's patches applied
     primary: bool = True  # False: the decision stage found the best match only related (findings lead)
     version: str = ""  # the release the user runs, when the message says so (bot/extract/version.py)
+    asked: str = ""  # findings lead; the topic the question itself is about (its gist is added)
 
 
 def _fill(text: str, values: dict) -> str:
@@ -61,6 +62,11 @@ def _ui_quote(entry: Entry, kb: KnowledgeBase) -> str:
 
 
 MAX_HISTORY = 3
+
+
+def first_sentences(text: str, n: int) -> str:
+    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z`])", text.strip())
+    return " ".join(parts[:n])
 _CHANGE_WORDS = {"added": "from", "changed": "changed in", "fixed": "fixed in", "removed": "removed in"}
 
 
@@ -171,6 +177,13 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
         sections.append(Section("Config keys", (", ".join(f"`{k}`" for k in keys[:8]),)))
 
     explained = list(dict.fromkeys(entry_id for f in findings for entry_id in f.entries))
+    # Findings lead, but the question was also about a topic they do not explain: its gist, not just its title.
+    asked = kb.entries.get(ci.asked) if ci.asked and primary is None else None
+    if asked is not None and asked.id not in explained:
+        gist = [first_sentences(_fill(asked.summary, values), 2)]
+        gist += [f"- {_fill(x, values)}" for x in asked.fixes[:2]]
+        sections.append(Section(f"About your question: {asked.title}", tuple(gist)))
+        explained.append(asked.id)
     secondary = [
         e for e, m in zip(entries[1:], ranked[1:], strict=True) if m.score >= RELATED_SCORE and e.id not in explained
     ][:3]

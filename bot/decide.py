@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from bot.analyze.versionkit import release_key
+from bot.compose import first_sentences
 from bot.extract.version import claims
 from bot.kb.loader import KnowledgeBase, Route
 from bot.match import (
@@ -89,6 +90,7 @@ class Decision:
     docs: tuple[tuple[str, str], ...] = ()  # closest doc sections (url, label), for an abstention
     ask: str = ""  # the one question that would settle it
     notes: tuple[str, ...] = ()
+    asked: str = ""  # findings lead; the topic the question itself is about, when one clearly is
 
 
 @dataclass(frozen=True)
@@ -231,16 +233,19 @@ def decide(di: DecideInput) -> Decision:
         return _abstain(di, ranked, "none", reasons + ["nothing matched"], notes)
     # A topic guess must not head a reply whose findings say something more specific.
     primary = True
+    explained = {e for f in findings for e in f.entries}
     if ranked and findings:
         top = ranked[0]
-        explained = {e for f in findings for e in f.entries}
         if top.why == "topic" and top.entry_id not in explained and top.score < findings[0].score:
             if _asked_about(di, kb.entries[top.entry_id], top.score, findings):
                 reasons.append(f"the question is about {top.entry_id}; the findings are beside it")
             else:
                 primary = False
                 reasons.append(f"findings lead; {top.entry_id} is only related")
-    return Decision("answer", ranked, level, tuple(reasons), primary=primary, notes=tuple(notes))
+    asked = _asked_topic(di, explained) if findings and not primary else ""
+    if asked:
+        reasons.append(f"the question itself is about {asked}: its gist follows the findings")
+    return Decision("answer", ranked, level, tuple(reasons), primary=primary, notes=tuple(notes), asked=asked)
 
 
 ASKED_TOPIC_SCORE = 75
@@ -259,6 +264,21 @@ def _asked_about(di: DecideInput, entry, entry_score: float, findings: list[Find
         len(asked & set(stems(" ".join((f.title, f.detail, *f.fixes, *f.config_keys))))) for f in findings
     )
     return entry_score >= ASKED_TOPIC_SCORE and (len(asked & topic) - best_finding) / len(asked) >= ASKED_MARGIN
+
+
+ASKED_LEAD = 1.2  # BM25 score of the first topic over the second
+ASKED_COVERAGE = 0.5
+
+
+def _asked_topic(di: DecideInput, explained: set[str]) -> str:
+    """The topic the question is about, beside findings that answer the paste: "Kratos refuses my config — and
+    how do I block a flow from a webhook in my release?" needs both. Only a clear first hit: ahead of the second
+    or covering most of the question."""
+    hits = di.retriever.topics_for(di.reading.question, 2) if di.reading.question else []
+    if not hits or hits[0].entry_id in explained or hits[0].terms < 3:
+        return ""
+    lead = hits[0].score / hits[1].score if len(hits) > 1 and hits[1].score > 0 else float("inf")
+    return hits[0].entry_id if lead >= ASKED_LEAD or hits[0].coverage >= ASKED_COVERAGE else ""
 
 
 def _thread_matches(di: DecideInput) -> list[Match]:
@@ -330,11 +350,6 @@ def routed_reply(routing: Routing, notes: tuple[str, ...] = (), warning: str = "
     )
 
 
-def _first_sentences(text: str, n: int) -> str:
-    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z`])", text.strip())
-    return " ".join(parts[:n])
-
-
 GUESS_SCORE = 60  # a topic this close is worth its summary and first fixes, said as a guess
 
 
@@ -348,7 +363,7 @@ def abstain_reply(
     if guess is not None:
         entry = kb.entries[guess.entry_id]
         headline = f"Not sure, but this may be: {entry.title}"
-        sections.append(Section("What it means", (_first_sentences(entry.summary, 2),)))
+        sections.append(Section("What it means", (first_sentences(entry.summary, 2),)))
         if entry.fixes:
             sections.append(Section("Try", (entry.fixes[0],)))
         for url in entry.docs[:2]:

@@ -130,6 +130,7 @@ class Triage:
                 list(decision.matches), findings, decision.confidence, carried, values, tuple(notes), fixed,
                 primary=decision.primary,
                 version=running.version if (running := running_version(extraction.text)) else "",
+                asked=decision.asked,
             )
             reply = compose(ci, self.kb)
         reply.meta["decision"] = decision.kind

@@ -35,7 +35,8 @@ _OTHER_SECTIONS = re.compile(
 )
 _LOG_LINE = re.compile(
     r"(?i)(\btime=|\blevel=\w|\bmsg=|^\s*\{\s*\"(level|time|msg|audience)\"|^\s*\d{4}-\d\d-\d\d[t ]\d\d:\d\d|"
-    r"^\s*[\w.-]{1,40}\s+\|\s|^\s*at\s+\S+\s*\(|\.go:\d+|^\s*goroutine \d+|^\s*panic:|^\s*traceback)"
+    r"^\s*[\w.-]{1,40}\s+\|\s|^\s*at\s+\S+\s*\(|\.go:\d+|^\s*goroutine \d+|^\s*panic:|^\s*traceback|"
+    r"^\s*\^--|^\s*the configuration contains values or keys which are invalid)"
 )
 _CODE_LINE = re.compile(
     r"^\s*([-+*]\s*\[[ x]\]|-\s+[\w.\"'-]{1,60}\s*:|\$ |curl\b|--?[a-z][\w-]*[ =]|"

@@ -147,3 +147,21 @@ def test_plain_words_many_topics_use_lift_little(kb):
     assert index.keyword_boost.get("recovery", KEYWORD_BOOST) < KEYWORD_BOOST
     assert "passwordless_enabled" not in index.keyword_boost  # a config name: always the full boost
     assert index.keyword_boost.get("callback") == KEYWORD_BOOST  # a plain word few topics use still names them
+
+
+def test_findings_lead_and_the_asked_topic_follows(triage):
+    """Kratos refused the config (the finding explains that), and the user asked how to do the thing in their
+    release: the reply gives both."""
+    text = (
+        "We are on kratos v0.11.1 and want a webhook that can stop the registration when our invite check fails. "
+        "Kratos does not start:\n```\nThe configuration contains values or keys which are invalid:\n"
+        "selfservice.flows.registration.after.password.hooks.0.config: map[method:POST response:map[parse:true] "
+        "url:http://invites:8080/check]\n"
+        "                                                               ^-- additionalProperties \"response\" not allowed\n"
+        "```\nHow do I block the registration from the webhook in this version?"
+    )
+    reply = triage.answer(text)
+    body = to_mrkdwn(reply)
+    assert "v0.13.0" in reply.headline  # the finding: response.parse needs a newer release
+    assert "About your question" in body and "can_interrupt" in body
+    assert "^--" not in next(r for r in reply.meta["reasons"] if r.startswith("question read as"))
