@@ -156,8 +156,8 @@ def test_findings_lead_and_the_asked_topic_follows(triage):
         "We are on kratos v0.11.1 and want a webhook that can stop the registration when our invite check fails. "
         "Kratos does not start:\n```\nThe configuration contains values or keys which are invalid:\n"
         "selfservice.flows.registration.after.password.hooks.0.config: map[method:POST response:map[parse:true] "
-        "url:http://invites:8080/check]\n"
-        "                                                               ^-- additionalProperties \"response\" not allowed\n"
+        "url:http://invites:8080/check]\n" + " " * 63
+        + "^-- additionalProperties \"response\" not allowed\n"
         "```\nHow do I block the registration from the webhook in this version?"
     )
     reply = triage.answer(text)
