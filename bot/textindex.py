@@ -21,6 +21,14 @@ from bot.kb.loader import Facts
 _VERB = re.compile(r"%(?:\[\d+\])?[-+# 0]*\d*(?:\.\d+)?[sdvqfxT]|\{[A-Za-z_][\w.]*\}")
 MIN_LITERAL = 16  # a shorter text ("Email", "Password") says nothing on its own
 MIN_ANCHOR = 6
+MIN_WORDS = 3
+
+
+def _plain_phrase(literal: str) -> bool:
+    """"Verification code", "Recovery address": a form label that is also an ordinary phrase in a sentence.
+    ("invalid login_challenge" or "missing properties: %s" are Kratos' own, however short.)"""
+    words = literal.split()
+    return len(words) < MIN_WORDS and all(w.isalpha() for w in words)
 MAX_HITS = 20
 _GAP = "\\S{0,160}?"
 MAX_TEXT = 300_000
@@ -83,7 +91,8 @@ class KratosTexts:
                 continue
             pieces = _pieces(template)
             anchor = max(pieces, key=len).strip()
-            if len(anchor) < MIN_ANCHOR or sum(len(p.strip()) for p in pieces) < MIN_LITERAL:
+            literal = " ".join(p.strip() for p in pieces)
+            if len(anchor) < MIN_ANCHOR or len(literal) < MIN_LITERAL or _plain_phrase(literal):
                 continue
             seen.add(folded)
             offset = fold(template).find(anchor)

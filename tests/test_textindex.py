@@ -81,3 +81,10 @@ def test_placeholder_text_in_prose_does_not_lead(triage):
     )
     assert all(m.entry_id != "ui.1010002" for m in reply.matches[:1])
     assert "1010002" not in reply.headline
+
+
+def test_form_labels_are_ordinary_phrases_in_prose(texts):
+    # 1070011 "Verification code" is a field label; in a sentence it is just words.
+    assert not any(h.key == 1070011 for h in texts.find("I sent the verification code again and the old one fails"))
+    # Short but Kratos' own (an identifier with an underscore): still found.
+    assert any(h.key == "invalid login_challenge" for h in texts.find("hydra said: invalid login_challenge"))
