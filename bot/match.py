@@ -150,6 +150,12 @@ def reason_entry(index: Index, reason: str) -> tuple[Entry, int] | None:
     return (index.kb.entries[mapped], 2) if mapped in index.kb.entries else None
 
 
+# 107xxxx are node labels ("Login code", "Password", "{title}"): every pasted form carries a dozen of them, and
+# they name fields, not what went wrong. Context for a reply, never its subject.
+LABEL_GROUP = 107
+LABEL_ID_SCORE = 50
+
+
 def exact_matches(index: Index, artifacts, prose: str) -> list[Match]:
     kb = index.kb
     out: list[Match] = []
@@ -163,7 +169,8 @@ def exact_matches(index: Index, artifacts, prose: str) -> list[Match]:
                     entry, penalty = found
                     out.append(Match(entry.id, (98 if not a.id else 90) - penalty, "exact-reason"))
         elif isinstance(a, UiMessage) and a.id is not None and a.id in kb.by_ui_id:
-            out.append(Match(kb.by_ui_id[a.id].id, 100 if a.text else 95, "exact-ui-id"))
+            score = LABEL_ID_SCORE if a.id // 10_000 == LABEL_GROUP else 100 if a.text else 95
+            out.append(Match(kb.by_ui_id[a.id].id, score, "exact-ui-id"))
     for token in sorted(set(_ERROR_ID_TOKEN.findall(prose.lower()))):
         if token in kb.by_error_id:
             out.append(Match(kb.by_error_id[token].id, 92, "error-id-in-text"))

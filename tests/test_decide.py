@@ -165,3 +165,13 @@ def test_findings_lead_and_the_asked_topic_follows(triage):
     assert "v0.13.0" in reply.headline  # the finding: response.parse needs a newer release
     assert "About your question" in body and "can_interrupt" in body
     assert "^--" not in next(r for r in reply.meta["reasons"] if r.startswith("question read as"))
+
+
+def test_node_labels_in_a_paste_are_not_the_subject(triage):
+    # A cut-off flow paste: only labels (107xxxx) carry ids. They name form fields, not a problem.
+    text = (
+        'step 2 response:\n"nodes": [ {"meta": {"label": {"id": 1070004, "text": "ID", "type": "info"}}}, '
+        '{"meta": {"label": {"id": 1070013, "text": "Login code", "type": "info"}}} ... what is wrong?'
+    )
+    reply = triage.answer(text)
+    assert not reply.headline.startswith("UI message 107"), reply.headline
