@@ -52,7 +52,7 @@ from bot.retrieve import Retriever, stems
 HARD_EVIDENCE = (KratosError, UiMessage, Flow, IdentitySchema, KratosConfig)
 _KRATOS_REQUEST = re.compile(r"/self-service/|/sessions/|/admin/identities|/identities\b|/schemas\b")
 KRATOS_WORDS = re.compile(
-    r"(?i)\b(kratos|ory|identit(?:y|ies)|sessions?|flows?|log ?in|sign[ -]?(?:in|up|out)|registration|register|"
+    r"(?i)\b(kratos|ory|identit(?:y|ies)|sessions?|flows?|log ?(?:in|out)|sign[ -]?(?:in|up|out)|registration|register|"
     r"settings|recovery|recover|verification|verify|schema|traits?|totp|mfa|2fa|aal[12]?|csrf|cookies?|courier|"
     r"smtp|oidc|social|webhooks?|hooks?|passwords?|passkeys?|webauthn|one[- ]time|otp|self-service|selfservice|"
     r"whoami|tokens?|admin|kratos\.ya?ml|cors|redirect|return_to|ui_url|base_url|dsn|migrat\w*|helm)\b"
@@ -214,7 +214,12 @@ def decide(di: DecideInput) -> Decision:
     notes: list[str] = []
     # Hydra, Keto and Oathkeeper questions share words with Kratos topics; answering them with Kratos config
     # would be confidently wrong.
-    if OTHER_ORY.search(di.prose) and not KRATOS_ONLY.search(di.prose) and not findings:
+    if (
+        OTHER_ORY.search(di.prose)
+        and not KRATOS_ONLY.search(di.prose)
+        and not findings
+        and not (KRATOS_WORDS.search(di.prose) and _knows_integration(kb, ranked))
+    ):
         notes.append(
             "This looks like a question about another Ory product (Hydra, Keto or Oathkeeper); I only know Ory Kratos."
         )
@@ -246,6 +251,21 @@ def decide(di: DecideInput) -> Decision:
     if asked:
         reasons.append(f"the question itself is about {asked}: its gist follows the findings")
     return Decision("answer", ranked, level, tuple(reasons), primary=primary, notes=tuple(notes), asked=asked)
+
+
+INTEGRATION_SCORE = 80
+
+
+def _knows_integration(kb: KnowledgeBase, ranked) -> bool:
+    """Hydra's login challenge or Oathkeeper in front of Kratos are Kratos questions too: a strong match on an
+    entry that itself is about working with the other product means we know this integration."""
+    for match in ranked[:3]:
+        entry = kb.entries[match.entry_id]
+        if match.score >= INTEGRATION_SCORE and OTHER_ORY.search(
+            " ".join((entry.title, entry.summary, *entry.keywords, *entry.fixes))
+        ):
+            return True
+    return False
 
 
 ASKED_TOPIC_SCORE = 75
