@@ -179,7 +179,9 @@ def test_node_labels_in_a_paste_are_not_the_subject(triage):
 
 def test_integration_with_another_ory_product_is_answered(triage):
     # Oathkeeper in front of Kratos is a Kratos question when we have an entry about exactly that.
-    reply = triage.answer("could oathkeeper hand out JWTs so our services stop hitting the database for every session check?")
+    reply = triage.answer(
+        "could oathkeeper hand out JWTs so our services stop hitting the database for every session check?"
+    )
     assert reply.meta["decision"] == "answer", reply.meta["reasons"]
     assert not any("another Ory product" in r for r in reply.meta["reasons"])
     # Still declined: a question about the other product alone.
