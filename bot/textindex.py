@@ -72,6 +72,25 @@ def _pattern(pieces: list[str]) -> re.Pattern[str]:
     return re.compile(_GAP.join(re.escape(p) for p in pieces))
 
 
+MIN_SENTENCE_WORDS = 5
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9)])\.\s+(?=[A-Z])")
+
+
+def _first_sentences(sources: list[tuple[str, object, str]]) -> list[tuple[str, object, str]]:
+    """The first sentence of a two-sentence text on its own: people quote "The recovery token is invalid or has
+    already been used." and leave out "Please retry the flow." A sentence that several texts share is no
+    one's."""
+    firsts = []
+    for kind, key, template in sources:
+        parts = _SENTENCE_END.split(template.strip(), maxsplit=1)
+        if len(parts) == 2 and len(parts[0].split()) >= MIN_SENTENCE_WORDS:
+            firsts.append((kind, key, parts[0] + "."))
+    counts: dict[str, int] = {}
+    for _, _, sentence in firsts:
+        counts[fold(sentence)] = counts.get(fold(sentence), 0) + 1
+    return [f for f in firsts if counts[fold(f[2])] == 1]
+
+
 class KratosTexts:
     def __init__(self) -> None:
         self._automaton = ahocorasick.Automaton()
@@ -85,6 +104,7 @@ class KratosTexts:
         sources = [("ui_message", uid, row.get("text") or "") for uid, row in facts.ui_messages.items()]
         sources += [("reason", reason, reason) for reason in facts.reasons]
         sources += [("library", text, text) for text in library]
+        sources += _first_sentences([s for s in sources if s[0] != "library"])
         for kind, key, template in sources:
             folded = fold(template).strip()
             if not folded or folded.startswith("{") or folded in seen:

@@ -88,3 +88,9 @@ def test_form_labels_are_ordinary_phrases_in_prose(texts):
     assert not any(h.key == 1070011 for h in texts.find("I sent the verification code again and the old one fails"))
     # Short but Kratos' own (an identifier with an underscore): still found.
     assert any(h.key == "invalid login_challenge" for h in texts.find("hydra said: invalid login_challenge"))
+
+
+def test_first_sentence_of_a_message_is_enough(texts):
+    # 4060004 has two sentences; users quote the first and drop "Please retry the flow."
+    hits = texts.find("the email scanner clicks it and then: The recovery token is invalid or has already been used.")
+    assert any(h.kind == "ui_message" and h.key == 4060004 for h in hits)
