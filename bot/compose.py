@@ -11,7 +11,7 @@ from bot.kb.loader import UNRELEASED, Entry, KnowledgeBase
 from bot.models import Finding, Link, Match, Reply, Section, Snippet
 
 MAX_FIXES = 8
-MAX_LINKS = 4
+MAX_LINKS = 3
 MAX_SNIPPETS = 3
 RELATED_SCORE = 75
 _CODE_TITLES = {"bash": "Request", "json": "Schema", "yaml": "Config", "js": "Code", "javascript": "Code"}
@@ -173,6 +173,9 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     keys = list(dict.fromkeys(k for f in findings for k in f.config_keys))
     if primary is not None and not explains_primary:
         keys += [k for k in primary.config_keys if k not in keys]
+    # Keys the text above already names in full are not listed again.
+    said = " ".join(line for sec in sections for line in sec.lines)
+    keys = [k for k in keys if f"`{k}`" not in said]
     if keys:
         sections.append(Section("Config keys", (", ".join(f"`{k}`" for k in keys[:8]),)))
 
