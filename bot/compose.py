@@ -89,6 +89,16 @@ def history_lines(entry: Entry, version: str = "") -> tuple[str, ...]:
     return tuple(lines[:MAX_HISTORY])
 
 
+LINK_LABEL_MAX = 60
+
+
+def _short_label(label: str) -> str:
+    """A docs heading can be a whole UI message text; the link says where it goes, not all of it."""
+    if len(label) <= LINK_LABEL_MAX:
+        return label
+    return label[: LINK_LABEL_MAX - 1].rsplit(" ", 1)[0].rstrip(" ,.›") + "…"
+
+
 def _links(entries: list[Entry], kb: KnowledgeBase) -> tuple[Link, ...]:
     out: list[Link] = []
     seen: set[str] = set()
@@ -100,7 +110,7 @@ def _links(entries: list[Entry], kb: KnowledgeBase) -> tuple[Link, ...]:
             page = kb.facts.doc_page(url) or {}
             title = page.get("title") or url
             heading = (page.get("headings") or {}).get(url.split("#", 1)[1]) if "#" in url else None
-            out.append(Link(url=url, text=f"{title} › {heading}" if heading else title))
+            out.append(Link(url=url, text=_short_label(f"{title} › {heading}" if heading else title)))
     return tuple(out[:MAX_LINKS])
 
 
