@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import bm25s
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
+from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from bot.kb.loader import KnowledgeBase
 
@@ -28,7 +28,13 @@ _STEMMER = Stemmer.Stemmer("english")
 _TOKEN = re.compile(r"[a-z0-9]{2,}")
 # Words every Kratos question has: they rank nothing (BM25's idf already knows most of them; these are the
 # ones too frequent in questions but not in the entries).
-_NOISE = frozenset(STOPWORDS_EN) | frozenset(
+# Pronouns and auxiliaries ("we", "have", "been") only dilute a long question's coverage; words of order and
+# quantity ("after", "before", "not", "only", "same") say something in Kratos ("after registration" hooks).
+_KEEP = frozenset(
+    "after before between off on out up down over under again same other only not no nor all any both each few "
+    "more most some such own too very once during until through against above below".split()
+)
+_NOISE = (frozenset(STOPWORDS_EN_PLUS) - _KEEP) | frozenset(
     "kratos ory hi hello hey thanks thank please help question issue problem work works working using use used "
     "get got want need trying tried try anyone someone know way possible also would could should idea any "
     "does doesn don didn isn aren wasn can cannot how what why when where which make".split()
