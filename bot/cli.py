@@ -96,7 +96,24 @@ def cmd_kb_check(args) -> int:
     # A reason is reachable when a quote of it leads somewhere: its own entry, or reason_map.yaml's entry.
     own, mapped = len(kb.by_reason), len(kb.reason_entries)
     print(f"reasons reachable: {own + mapped}/{len(kb.facts.reasons)} ({own} own entry, {mapped} mapped)")
+    pages, unlinked = docs_coverage(kb)
+    print(f"docs pages linked: {len(pages) - len(unlinked)}/{len(pages)} (outside the CLI reference)")
+    if args.verbose:
+        for url in unlinked:
+            print(f"  not linked: {url}")
     return 0
+
+
+def docs_coverage(kb) -> tuple[list[str], list[str]]:
+    """Docs pages outside the CLI reference, and those that no entry links (by page, anchors included)."""
+    pages = sorted(url for url in kb.facts.docs if "/cli/" not in url)
+    linked = {
+        kb.facts.doc_page(url) is not None and url.split("#", 1)[0].rstrip("/")
+        for e in kb.entries.values()
+        for url in e.docs
+    }
+    linked = {u.replace("https://www.ory.sh/docs/", "https://www.ory.com/docs/") for u in linked if u}
+    return pages, [url for url in pages if url.rstrip("/") not in linked]
 
 
 def cmd_serve(args) -> int:
@@ -255,14 +272,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="score case files (expectations YAML) or folders of them")
     ev.add_argument("files", nargs="+")
     ev.add_argument("-v", "--verbose", action="store_true", help="print the reply of failing turns")
-    ev.add_argument(
-        "--detail", action="store_true", help="pass rate by category and by confidence, and reply lengths"
-    )
+    ev.add_argument("--detail", action="store_true", help="pass rate by category and by confidence, and reply lengths")
     ev.set_defaults(func=cmd_eval)
 
     kb = sub.add_parser("kb", help="knowledge base tools")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
-    kb_sub.add_parser("check", help="validate the knowledge base and print counts").set_defaults(func=cmd_kb_check)
+    check = kb_sub.add_parser("check", help="validate the knowledge base and print counts")
+    check.add_argument("-v", "--verbose", action="store_true", help="also list the docs pages no entry links")
+    check.set_defaults(func=cmd_kb_check)
     rl = kb_sub.add_parser("reload", help="ask a running bot to reload its knowledge (admin token required)")
     rl.add_argument(
         "--url",

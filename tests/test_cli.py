@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import io
 import json
 import sys
@@ -72,6 +74,11 @@ def test_chat_rejects_bad_line(capsys, monkeypatch):
 def test_kb_check(capsys, monkeypatch):
     code, out, _ = run(["kb", "check"], capsys=capsys, monkeypatch=monkeypatch)
     assert code == 0 and "15 error_id" in out and "159 ui_message" in out
+    linked = re.search(r"docs pages linked: (\d+)/(\d+)", out)
+    assert linked and int(linked.group(2)) > 150  # the CLI reference pages are not counted
+    code, verbose, _ = run(["kb", "check", "-v"], capsys=capsys, monkeypatch=monkeypatch)
+    missing = int(linked.group(2)) - int(linked.group(1))
+    assert verbose.count("  not linked: https://") == missing
 
 
 def test_kb_check_reports_bad_knowledge(tmp_path, capsys, monkeypatch):
