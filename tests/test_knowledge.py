@@ -104,6 +104,7 @@ GOOD = """
   title: t
   summary: s
   phrasings: [a b c, d e f]
+  verified_by: [selfservice/flow/login/handler.go:1]
 """
 
 
@@ -132,6 +133,7 @@ GOOD = """
             "not a literal Kratos error string",
         ),
         ("entries: [1, 2", "not valid YAML"),
+        ("entries:" + GOOD.replace("  verified_by: [selfservice/flow/login/handler.go:1]\n", ""), "is required"),
         (
             "entries:" + GOOD + "  history: [{version: v1.9.0, kind: fixed, change: c}]\n",
             "not a Kratos release tag",

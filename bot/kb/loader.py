@@ -290,8 +290,8 @@ def _entry(raw: Any, where: str, facts: Facts, problems: list[str]) -> Entry | N
     phrasings = _strings(raw.get("phrasings"), where, "phrasings", problems)
     if kind == "topic" and len(phrasings) < 2:
         problems.append(f"{where}: a topic needs at least two phrasings")
-    if kind != "topic" and not raw.get("verified_by"):
-        problems.append(f"{where}: `verified_by` is required for kind {kind}")
+    if not raw.get("verified_by"):
+        problems.append(f"{where}: `verified_by` is required (the source lines or docs anchor that prove it)")
 
     config_keys = _strings(raw.get("config_keys"), where, "config_keys", problems)
     for key in config_keys:
