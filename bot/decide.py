@@ -225,7 +225,8 @@ def decide(di: DecideInput) -> Decision:
         )
         return _abstain(di, (), "none", reasons + ["another Ory product"], notes)
     only_topics = all(m.why == "topic" for m in ranked)
-    if not findings and only_topics and level in ("low", "none") and di.followup and di.previous_entries:
+    weak = level in ("low", "none") or (ranked and ranked[0].score < FOLLOWUP_OWN_SCORE)
+    if not findings and only_topics and weak and di.followup and di.previous_entries:
         # A follow-up that matches nothing well on its own is about what the thread was already discussing.
         ranked = tuple(dataclasses.replace(m, kind=kb.entries[m.entry_id].kind) for m in _thread_matches(di))
         if ranked:
@@ -254,6 +255,7 @@ def decide(di: DecideInput) -> Decision:
 
 
 INTEGRATION_SCORE = 80
+FOLLOWUP_OWN_SCORE = 88  # a follow-up's own topic must be this strong to leave the thread's topic
 
 
 def _knows_integration(kb: KnowledgeBase, ranked) -> bool:
@@ -331,17 +333,23 @@ def _abstain(di: DecideInput, ranked, level: str, reasons: list[str], notes: lis
 
 
 def repeat_reply(full: Reply, ask: str, question: str = "") -> Reply:
-    """The thread already has this answer: the lines of it that fit the follow-up best (at most three), and
+    """The thread already has this answer: the lines of it that fit the follow-up best (at most four), and
     what would move it forward, instead of the same long reply again."""
-    lines: tuple[str, ...] = ()
-    for title in ("Fix", "In your paste", "What it means"):
+    # Candidates: every sentence the full reply said, in its order (fixes first: they are what to do).
+    lines: list[str] = []
+    for title in ("Fix", "In your paste", "What it means", "Common causes"):
         section = next((s for s in full.sections if s.title == title), None)
-        if section is not None:
-            lines = section.lines
-            break
+        for line in section.lines if section is not None else ():
+            line = re.sub(r"^(\d+\.|-)\s*", "", line)
+            lines.extend(re.split(r"(?<=[.!?])\s+(?=[A-Z`])", line) if title == "What it means" else [line])
     asked = set(stems(question))
-    ranked = sorted(range(len(lines)), key=lambda i: (-len(asked & set(stems(lines[i]))), i))
-    gist = tuple(re.sub(r"^\d+\.\s*", "", lines[i]) for i in sorted(ranked[:3]))
+    overlap = [len(asked & set(stems(line))) for line in lines]
+    if any(overlap):
+        # The follow-up asks about something specific: the sentences that speak to it.
+        order = sorted(range(len(lines)), key=lambda i: (-overlap[i], i))[:4]
+    else:
+        order = list(range(min(3, len(lines))))
+    gist = tuple(lines[i] for i in sorted(order))
     return Reply(
         headline=f"As above: {full.headline}",
         sections=(Section("In short", gist), Section("To get further", (ask,))),

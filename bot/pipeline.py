@@ -29,6 +29,8 @@ from bot.read import read
 from bot.retrieve import Retriever
 
 MAX_INPUT = 300_000  # characters analysed; a bigger paste is read up to here and the reply says so
+SHORT_FOLLOWUP_WORDS = 12
+OWN_TOPIC_SHORT, OWN_TOPIC_LONG = 88, 75
 MEANINGFUL = (KratosError, UiMessage, Flow, Curl, IdentitySchema, KratosConfig)
 _FOLLOWUP = re.compile(
     r"(?i)\b(this|that|it|above|response|answer|error|next step|what now|what should|what do i|why|how do i fix|"
@@ -158,7 +160,11 @@ class Triage:
         words = prose.split()
         if not words:
             return True
-        return len(words) <= 30 and bool(_FOLLOWUP.search(prose)) and best_topic < 75
+        if len(words) > 30 or not _FOLLOWUP.search(prose):
+            return False
+        # "and what is the default then?": a few words lean on the thread; only a strong match of their own
+        # makes them a new question.
+        return best_topic < (OWN_TOPIC_SHORT if len(words) <= SHORT_FOLLOWUP_WORDS else OWN_TOPIC_LONG)
 
     @staticmethod
     def _values(ev: Evidence) -> dict:
@@ -187,10 +193,18 @@ ASK_MORE = (
 )
 
 
+_SUBSTANCE = ("What it means", "In your paste", "In what you pasted above", "Fix", "Common causes")
+
+
 def _digest(reply: Reply) -> str:
-    """What the user reads (headline and sections), not when or how it was made."""
+    """The substance the user reads (headline, meaning, findings, fixes), not the pointers around it: the same
+    answer with another "Related" line is still the same answer."""
     parts = [reply.headline]
-    parts += [f"{s.title}|{'|'.join(s.lines)}|{s.code.code if s.code else ''}" for s in reply.sections]
+    parts += [
+        f"{s.title}|{'|'.join(s.lines)}|{s.code.code if s.code else ''}"
+        for s in reply.sections
+        if s.title in _SUBSTANCE
+    ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 

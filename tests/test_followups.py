@@ -36,3 +36,12 @@ def test_context_given_after_the_question_is_a_followup(triage):
     reply = triage.answer("I have a local instance, v1.3.1.", thread="t-context")
     assert any("thread's topic" in r for r in reply.meta["reasons"]), reply.meta["reasons"]
     assert "lifespan" in to_mrkdwn(reply)
+
+
+def test_short_followup_gets_the_sentences_that_answer_it(triage):
+    # "default" also names other topics; a short follow-up leans on the thread, and gets the line about it.
+    first = triage.answer("how long does a session last and how do I change the session lifespan?", thread="t-gist")
+    reply = triage.answer("and what is the default value then?", thread="t-gist")
+    body = to_mrkdwn(reply)
+    assert reply.meta.get("decision") == "repeat", reply.meta.get("reasons")
+    assert "24h" in body and len(body) < len(to_mrkdwn(first))
