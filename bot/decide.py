@@ -248,6 +248,11 @@ def decide(di: DecideInput) -> Decision:
             else:
                 primary = False
                 reasons.append(f"findings lead; {top.entry_id} is only related")
+    # "high" says the paste shows the cause of what the reply is about: the findings lead it, or explain its entry.
+    # Findings beside the answer (a CORS remark next to a question about verification mail) do not.
+    if level == "high" and primary and ranked and ranked[0].entry_id not in explained:
+        level = "medium"
+        reasons.append("the findings are beside the answer, not its cause: medium")
     asked = _asked_topic(di, explained) if findings and not primary else ""
     if asked:
         reasons.append(f"the question itself is about {asked}: its gist follows the findings")
