@@ -1,5 +1,8 @@
 """config-return-urls: a `return_to` URL seen in the thread that `selfservice.allowed_return_urls` refuses.
 
+Without a pasted config, Kratos' own refusal (`Requested return_to URL "…" is not allowed.`, in an error, a log
+line or a sentence) still names the URL: the finding says which origin to add.
+
 Why: Kratos only redirects to a `return_to` whose scheme matches, whose host equals an allowed entry's
 host (or matches a `*.example.com` wildcard) and whose path starts with the entry's path
 (x/redir/secure_redirect.go); anything else gets 400 `self_service_flow_return_to_forbidden`.
@@ -18,7 +21,7 @@ from bot.analyze.registry import rule
 from bot.kb.loader import KnowledgeBase
 from bot.models import Curl, Finding, KratosConfig, KratosError, Patch, Url
 
-_FORBIDDEN = re.compile(r'Requested return_to URL "([^"]+)" is not allowed')
+_FORBIDDEN = re.compile(r'Requested return_to URL \\?"([^"\\]+)\\?" is not allowed', re.IGNORECASE)
 
 
 def allowed(url: str, entries: list[str]) -> bool:
@@ -44,6 +47,7 @@ def _return_tos(ev: Evidence) -> list[str]:
         m = _FORBIDDEN.search(error.reason or "")
         if m:
             urls.append(m.group(1))
+    urls += [m.group(1) for m in _FORBIDDEN.finditer(ev.text[:100_000])]
     for item in ev.of(Curl) + ev.earlier(Curl) + ev.of(Url) + ev.earlier(Url):
         query = urlsplit(item.url).query
         urls += parse_qs(query).get("return_to", [])
@@ -54,6 +58,7 @@ def _return_tos(ev: Evidence) -> list[str]:
 def check(ev: Evidence, kb: KnowledgeBase):
     configs = ev.of(KratosConfig) + ev.earlier(KratosConfig)
     if not configs:
+        yield from _refused_without_config(ev)
         return
     config = configs[0]
     entries = get(config.config, "selfservice.allowed_return_urls")
@@ -88,4 +93,31 @@ def check(ev: Evidence, kb: KnowledgeBase):
             )
             if in_focus
             else (),
+        )
+
+
+def _refused_without_config(ev: Evidence):
+    """Kratos named the refused URL; without the config we can still say what to allow."""
+    for url in _return_tos(ev)[:2]:
+        if not _FORBIDDEN.search(ev.text) and not any(
+            _FORBIDDEN.search(e.reason or "") for e in ev.of(KratosError) + ev.earlier(KratosError)
+        ):
+            return  # a return_to in a URL is not a refusal by itself
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}/"
+        yield Finding(
+            rule="config-return-urls",
+            title=f"Kratos refused `return_to` `{url}`",
+            detail=(
+                "An entry of `selfservice.allowed_return_urls` must have the same scheme and host (a `*.` wildcard "
+                "only as the first label of the host) and a path that this URL's path starts with."
+            ),
+            fixes=(
+                f"Add `{origin}` (or `{parts.scheme}://{parts.netloc}{parts.path}`) to "
+                "`selfservice.allowed_return_urls`.",
+            ),
+            entries=("reason.return-to-not-allowed", "topic.allowed-return-urls", "error.self_service_flow_return_to_forbidden"),
+            config_keys=("selfservice.allowed_return_urls",),
+            severity="warning",
+            score=88,
         )
