@@ -116,7 +116,11 @@ def _refused_without_config(ev: Evidence):
                 f"Add `{origin}` (or `{parts.scheme}://{parts.netloc}{parts.path}`) to "
                 "`selfservice.allowed_return_urls`.",
             ),
-            entries=("reason.return-to-not-allowed", "topic.allowed-return-urls", "error.self_service_flow_return_to_forbidden"),
+            entries=(
+                "reason.return-to-not-allowed",
+                "topic.allowed-return-urls",
+                "error.self_service_flow_return_to_forbidden",
+            ),
             config_keys=("selfservice.allowed_return_urls",),
             severity="warning",
             score=88,
