@@ -190,8 +190,8 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
         sections.append(Section("Config keys", (", ".join(f"`{k}`" for k in keys[:8]),)))
 
     explained = list(dict.fromkeys(entry_id for f in findings for entry_id in f.entries))
-    # Findings lead, but the question was also about a topic they do not explain: its gist, not just its title.
-    asked = kb.entries.get(ci.asked) if ci.asked and primary is None else None
+    # The paste leads (findings, or a pasted error's entry), but the question was also about a topic: its gist.
+    asked = kb.entries.get(ci.asked) if ci.asked else None
     if asked is not None and asked.id not in explained:
         gist = [first_sentences(_fill(asked.summary, values), 2)]
         gist += [f"- {_fill(x, values)}" for x in asked.fixes[:2]]

@@ -253,7 +253,11 @@ def decide(di: DecideInput) -> Decision:
     if level == "high" and primary and ranked and ranked[0].entry_id not in explained:
         level = "medium"
         reasons.append("the findings are beside the answer, not its cause: medium")
-    asked = _asked_topic(di, explained) if findings and not primary else ""
+    # The reply is led by findings, or by the entry of a pasted error or message: what the question itself asks
+    # about may be another topic ("why does Hydra's login not continue when my SPA posts JSON?").
+    led_by_paste = (findings and not primary) or (ranked and ranked[0].why != "topic" and ranked[0].kind != "topic")
+    shown = explained | ({ranked[0].entry_id} if primary and ranked else set())
+    asked = _asked_topic(di, shown) if led_by_paste else ""
     if asked:
         reasons.append(f"the question itself is about {asked}: its gist follows the findings")
     return Decision("answer", ranked, level, tuple(reasons), primary=primary, notes=tuple(notes), asked=asked)

@@ -52,6 +52,7 @@ _HOWTO = re.compile(
     r"is it (recommended|safe|ok)|does kratos|any (example|docs?|documentation|way))\b"
 )
 MAX_QUESTION = 700
+_INLINE_JSON = re.compile(r'\{\s*"(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}')  # three levels deep at most
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ def read(text: str) -> Reading:
     if len(text) > HEAD_CHARS + TAIL_CHARS:
         text = text[:HEAD_CHARS] + "\n" + text[-TAIL_CHARS:]
     lines, template = _sections(text.split("\n"))
+    # A JSON object pasted inside a sentence is a paste too, not words of the question.
+    lines = [_INLINE_JSON.sub(" ", line) if "{" in line else line for line in lines]
     prose_lines = [line.strip() for line in lines if not _is_paste(line)]
     # Short messages are all question, whatever they look like ("totp_code vs code?").
     if not prose_lines and len(text) <= 200:

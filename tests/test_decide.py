@@ -189,3 +189,17 @@ def test_integration_with_another_ory_product_is_answered(triage):
     # Still declined: a question about the other product alone.
     other = triage.answer("how do I write an oathkeeper access rule for a regex url match?")
     assert other.meta["decision"] == "abstain"
+
+
+def test_pasted_error_leads_and_the_asked_topic_follows(triage):
+    """The pasted error says what happened; the question asks about something next to it."""
+    text = (
+        'after logging in whoami gives me {"error":{"id":"session_aal2_required","code":403,"status":"Forbidden"}} '
+        "but the user lost their phone with the authenticator app. how can an admin remove the TOTP so they can "
+        "log in again?"
+    )
+    reply = triage.answer(text)
+    assert reply.headline.startswith("`session_aal2_required`")
+    body = to_mrkdwn(reply)
+    assert "About your question" in body and "/credentials/totp" in body
+    assert "{" not in next(r for r in reply.meta["reasons"] if r.startswith("question read as"))

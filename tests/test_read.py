@@ -91,3 +91,8 @@ def test_feature_request_templates_old_and_new():
     assert "Please describe" not in first.question
     assert second.question.startswith("Passkey login still asks") and "One button" in second.question
     assert "None." not in second.question and "v1.1.0" not in second.question
+
+
+def test_inline_json_is_not_question_text():
+    reading = read('the login gives {"error": {"id": "session_inactive", "code": 401}} when I call it twice, why?')
+    assert "session_inactive" not in reading.question and "call it twice" in reading.question
