@@ -183,9 +183,11 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     keys = list(dict.fromkeys(k for f in findings for k in f.config_keys))
     if primary is not None and not explains_primary:
         keys += [k for k in primary.config_keys if k not in keys]
-    # Keys the text above already names in full are not listed again.
+    # Keys the text above already names in full are not listed again; and when the text names keys at all, the
+    # others the entries mention are not the answer (a bare list of them only makes the reply longer).
     said = " ".join(line for sec in sections for line in sec.lines)
-    keys = [k for k in keys if f"`{k}`" not in said]
+    named = any(f"`{k}`" in said for k in keys)
+    keys = [] if named else keys
     if keys:
         sections.append(Section("Config keys", (", ".join(f"`{k}`" for k in keys[:8]),)))
 
