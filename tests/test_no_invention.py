@@ -8,6 +8,7 @@ the schema rules, a suggested config the config rules).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -139,3 +140,54 @@ def test_replies_name_only_real_things(kb, name, turns):
                 if finding.rule in rules:
                     problems.append(f"suggested {snippet.lang} fails {finding.rule}: {finding.title}")
     assert problems == []
+
+
+# Fields of the identity and session objects (identity/identity.go, session/session.go json tags) and of the
+# Jsonnet mapper's output: payload paths in webhook and mapper entries, not config keys.
+OBJECT_FIELDS = re.compile(
+    r"^(session\.)?identity\.(id|schema_id|schema_url|state|traits|verifiable_addresses|recovery_addresses|"
+    r"metadata_public|metadata_admin|external_id|organization_id|credentials|verified_addresses|created_at)\b|"
+    r"^session\.(id|active|expires_at|authenticated_at|authenticator_assurance_level|authentication_methods|"
+    r"issued_at|devices|tokenized)\b"
+)
+# Served outside the API spec (cmd/daemon/serve.go:177, driver/config/handler.go:17), on both ports.
+OPERATIONAL = re.compile(r"^(/admin)?/(health/(alive|ready|config)|metrics/prometheus)$")
+
+
+def _entry_problems(kb, entry, env_keys) -> list[str]:
+    problems: list[str] = []
+    texts = [entry.title, entry.summary, *entry.causes, *entry.fixes, *(c.change for c in entry.history)]
+    for text in texts:
+        for m in _TICKED.finditer(text):
+            token = m.group(1)
+            token = token.split(":")[0].strip() if ": " in token else token.strip()
+            token = token.split("=")[0].split("?")[0].strip().removesuffix("[]")
+            if "chart" in text[max(0, m.start() - 40) : m.start()].lower() or OBJECT_FIELDS.match(token):
+                continue  # a Helm chart value, or a field of an identity or session
+            historical = any(token == old or token.startswith(old + ".") for old in kb.config_renames)
+            if token.startswith(CONFIG_ROOTS) and " " not in token and not _key_ok(kb, token) and not historical:
+                problems.append(f"config key {token!r}")
+        for method, path in _ENDPOINT.findall(text):
+            if not _endpoint_ok(kb, method, path) and not OPERATIONAL.match(path):
+                problems.append(f"endpoint {method} {path}")
+    snippet = entry.snippet
+    rules = DOCTOR_RULES.get(snippet.lang) if snippet else None
+    if rules:
+        ex = extract(normalize(snippet.code), env_keys)
+        for finding in analyze(Evidence(focus=ex.artifacts, prose=""), kb):
+            if finding.rule in rules:
+                problems.append(f"snippet fails {finding.rule}: {finding.title}")
+    return problems
+
+
+def test_every_entry_names_only_real_things(kb):
+    """Not only the replies the cases happen to produce: every entry's own text and example."""
+    env_keys = Triage(kb).env_keys
+    problems = {e.id: p for e in kb.entries.values() if (p := _entry_problems(kb, e, env_keys))}
+    assert not problems, dict(list(problems.items())[:15])
+    # and the check itself sees an invented key and an invented endpoint
+    made_up = dataclasses.replace(
+        next(iter(kb.entries.values())),
+        summary="Set `selfservice.flows.login.auto_magic` and call `GET /sessions/magic`.",
+    )
+    assert len(_entry_problems(kb, made_up, env_keys)) == 2
