@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bot.analyze.versionkit import release_key
 from bot.kb.loader import UNRELEASED, Entry, KnowledgeBase
 from bot.models import Finding, Link, Match, Reply, Section, Snippet
+from bot.retrieve import stems
 
 MAX_FIXES = 8
 MAX_LINKS = 3
@@ -34,6 +35,22 @@ class ComposeInput:
     primary: bool = True  # False: the decision stage found the best match only related (findings lead)
     version: str = ""  # the release the user runs, when the message says so (bot/extract/version.py)
     asked: str = ""  # findings lead; the topic the question itself is about (its gist is added)
+    question: str = ""  # what the user asked (bot/read.py), to pick an entry's advice that speaks to it
+
+
+FOCUS_FIXES = 4  # an entry's advice shown without findings: the first, then what speaks to the question
+FOCUS_CAUSES = 5
+
+
+def _relevant(items: list[str], question: str, keep: int) -> list[str]:
+    """An entry's list in its authored order, cut to `keep` items when it is longer: the first (the most likely)
+    always, then those that share words with the question, then the next ones."""
+    if len(items) <= keep:
+        return items
+    asked = set(stems(question))
+    order = [0] + [i for i in range(1, len(items)) if asked & set(stems(items[i]))]
+    order += [i for i in range(1, len(items)) if i not in order]
+    return [items[i] for i in sorted(order[:keep])]
 
 
 def _fill(text: str, values: dict) -> str:
@@ -153,7 +170,8 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
         lines = tuple(f"- {BOLD_OPEN}{f.title}{BOLD_CLOSE}. {f.detail}" for f in findings)
         sections.append(Section(where, lines))
     elif primary is not None and primary.causes:
-        sections.append(Section("Common causes", tuple(f"- {_fill(c, values)}" for c in primary.causes[:5])))
+        causes = _relevant(list(primary.causes), ci.question, FOCUS_CAUSES)
+        sections.append(Section("Common causes", tuple(f"- {_fill(c, values)}" for c in causes)))
 
     # Findings about the primary entry replace its generic advice; findings about other things do not.
     explains_primary = primary is not None and any(primary.id in f.entries for f in findings)
@@ -163,7 +181,10 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     if primary is not None:
         # The findings already say what to do about this paste; the entry adds only its top advice.
         entry_fixes = [_fill(x, values) for x in primary.fixes]
-        fixes.extend(entry_fixes[:MAX_ENTRY_FIXES_WITH_FINDINGS] if explains_primary else entry_fixes)
+        if explains_primary:
+            fixes.extend(entry_fixes[:MAX_ENTRY_FIXES_WITH_FINDINGS])
+        else:
+            fixes.extend(_relevant(entry_fixes, ci.question, FOCUS_FIXES))
     fixes = list(dict.fromkeys(fixes))[:MAX_FIXES]
     if fixes:
         sections.append(Section("Fix", tuple(f"{i}. {fix}" for i, fix in enumerate(fixes, 1))))

@@ -133,6 +133,7 @@ class Triage:
                 primary=decision.primary,
                 version=running.version if (running := running_version(extraction.text)) else "",
                 asked=decision.asked,
+                question=reading.question,
             )
             reply = compose(ci, self.kb)
         reply.meta["decision"] = decision.kind
