@@ -64,6 +64,13 @@ def _threads() -> list[tuple[str, list[str]]]:
 THREADS = _threads()
 
 
+def _key_token(raw: str) -> str:
+    """The config key a ticked token names: `key: value`, `key=value`, `url_key?flow=<id>` and `list[]` all
+    name the key before the punctuation."""
+    token = raw.split(":")[0].strip() if ": " in raw else raw.strip()
+    return token.split("=")[0].split("?")[0].strip().removesuffix("[]")
+
+
 def _key_ok(kb, key: str) -> bool:
     key = key.rstrip(".:,")
     if "<" in key or "*" in key:
@@ -116,8 +123,7 @@ def test_replies_name_only_real_things(kb, name, turns):
         reply = triage.answer(turn, thread=name)
         texts = [reply.headline, reply.warning] + [line for s in reply.sections for line in s.lines]
         for text in texts:
-            for token in _TICKED.findall(text):
-                token = token.split(":")[0].strip() if ": " in token else token.strip()
+            for token in map(_key_token, _TICKED.findall(text)):
                 if token.startswith(CONFIG_ROOTS) and " " not in token and not _key_ok(kb, token):
                     historical = any(token == old or token.startswith(old + ".") for old in kb.config_renames)
                     if token not in said and not historical and token not in _user_paths(said, triage.env_keys):
@@ -159,9 +165,7 @@ def _entry_problems(kb, entry, env_keys) -> list[str]:
     texts = [entry.title, entry.summary, *entry.causes, *entry.fixes, *(c.change for c in entry.history)]
     for text in texts:
         for m in _TICKED.finditer(text):
-            token = m.group(1)
-            token = token.split(":")[0].strip() if ": " in token else token.strip()
-            token = token.split("=")[0].split("?")[0].strip().removesuffix("[]")
+            token = _key_token(m.group(1))
             if "chart" in text[max(0, m.start() - 40) : m.start()].lower() or OBJECT_FIELDS.match(token):
                 continue  # a Helm chart value, or a field of an identity or session
             historical = any(token == old or token.startswith(old + ".") for old in kb.config_renames)
