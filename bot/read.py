@@ -42,7 +42,9 @@ _CODE_LINE = re.compile(
     r"^\s*([-+*]\s*\[[ x]\]|-\s+[\w.\"'-]{1,60}\s*:|\$ |curl\b|--?[a-z][\w-]*[ =]|"
     r"[\w.\[\]\"'-]{1,60}\s*:\s*[\"'{\[|>]?\S*\s*$|"
     r"[{}\[\]();,]+\s*$|"
-    r"(const|let|var|import|export|func|def|return|await|if|for)\b.*[=({;]|<\/?[a-z][\w-]*[\s>])",
+    # code statements, not English sentences that start with "If" or "For" and hold a parenthesis
+    r"(?:const|let|var)\s+[\w{\[]+\s*=|import\s+[\w{*]|export\s+(?:default|const|function|class)\b|"
+    r"func\s+[\w(]|def\s+\w+\(|return\b[^.]*;\s*$|await\s+[\w.]+\(|(?:if|for|while)\s*\(|<\/?[a-z][\w-]*[\s>])",
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)")

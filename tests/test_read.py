@@ -96,3 +96,12 @@ def test_feature_request_templates_old_and_new():
 def test_inline_json_is_not_question_text():
     reading = read('the login gives {"error": {"id": "session_inactive", "code": 401}} when I call it twice, why?')
     assert "session_inactive" not in reading.question and "call it twice" in reading.question
+
+
+def test_english_sentence_starting_with_if_is_not_code():
+    reading = read(
+        "**Describe the bug**\n\nIf kratos requires a verified address (via the `require_verified_address` hook), "
+        "recovery still signs the user in.\n\n**Reproducing the bug**\n\n1. run it"
+    )
+    assert reading.question.startswith("If kratos requires a verified address")
+    assert read("if (flow.state === 'sent_email') {\nwhy is this never true?").question == "why is this never true?"
