@@ -59,12 +59,19 @@ _SYNONYMS = tuple(
 )
 
 
-_URL_HOST = re.compile(r"\bhttps?://[^/\s]*")
+_URL = re.compile(r"\bhttps?://[^/\s]*(\S*)")
+_KRATOS_PATH = re.compile(r"^/(?:admin/|self-service/|sessions|identities|schemas|health|\.well-known)")
+
+
+def _url_words(m: re.Match) -> str:
+    # A Kratos API path names what is asked about; a link to a GitHub file or a docs page does not.
+    path = m.group(1)
+    return " " + path if _KRATOS_PATH.match(path) else " "
 
 
 def stems(text: str) -> list[str]:
-    # A URL's host (localhost, a project slug) names no topic; its path (/self-service/login/api) does.
-    text = _URL_HOST.sub(" ", text.lower())
+    # A URL's host (localhost, a project slug) names no topic; a Kratos path (/self-service/login/api) does.
+    text = _URL.sub(_url_words, text.lower())
     for pattern, word in _SYNONYMS:
         text = pattern.sub(word, text)
     words = [w for w in _TOKEN.findall(text) if w not in _NOISE]

@@ -19,3 +19,9 @@ def test_url_host_is_not_a_word_but_the_path_is():
     words = stems("GET https://my-project.projects.oryapis.com/self-service/login/api fails")
     assert "oryapi" not in words and "project" not in words
     assert "login" in words and "api" in words
+
+
+def test_link_to_a_file_is_not_question_words():
+    words = stems("the body comes from [sms.body.gotmpl](https://github.com/ory/kratos/blob/master/courier/x.gotmpl)")
+    assert "blob" not in words and "master" not in words and "github" not in words
+    assert "admin" in stems("curl https://kratos:4434/admin/identities fails")
