@@ -66,6 +66,7 @@ KRATOS_ONLY = re.compile(r"(?i)\b(kratos|self-service|identit(?:y|ies)|ui\.nodes
 COVERAGE_FLOOR = 0.6
 SHORT_QUESTION_MAX = 70  # one or two informative words cannot make an answer confident
 RETRIEVED = 5
+LEAD_RATIO, LEAD_COVERAGE, LEAD_SCORE = 1.5, 0.4, 74  # BM25 first hit this far ahead: a medium answer
 ASK_ERROR = "Paste the full error JSON (with `error.id`) or the `ui.messages` array, and say which flow it is."
 ASK_HOWTO = "Which flow or feature is this about, and do you self-host Kratos (which version) or use Ory Network?"
 
@@ -114,11 +115,17 @@ def topic_candidates(index: Index, retriever: Retriever, question: str, prose: s
     Agreement between the two is stronger evidence than either alone."""
     fuzzy = {m.entry_id: m.score for m in topic_matches(index, question or prose)}
     retrieved: dict[str, float] = {}
-    for position, hit in enumerate(retriever.topics_for(question or prose, RETRIEVED)):
+    hits = retriever.topics_for(question or prose, RETRIEVED)
+    # A long report covers little of any entry, but when one entry scores far above the rest it is the one.
+    ahead = len(hits) > 1 and hits[0].score >= LEAD_RATIO * hits[1].score
+    if ahead and hits[0].terms >= 3 and hits[0].coverage >= LEAD_COVERAGE:
+        retrieved[hits[0].entry_id] = LEAD_SCORE
+    for position, hit in enumerate(hits):
         if hit.coverage >= COVERAGE_FLOOR:
             # All of a question's informative words in one entry: 90; most of them: below the answer line.
             score = 100 * hit.coverage - 10 - 4 * position
-            retrieved[hit.entry_id] = min(score, SHORT_QUESTION_MAX) if hit.terms < 3 else score
+            score = min(score, SHORT_QUESTION_MAX) if hit.terms < 3 else score
+            retrieved[hit.entry_id] = max(score, retrieved.get(hit.entry_id, 0))
     out = []
     for entry_id in sorted(set(fuzzy) | set(retrieved)):
         score = max(fuzzy.get(entry_id, 0), retrieved.get(entry_id, 0))

@@ -203,3 +203,16 @@ def test_pasted_error_leads_and_the_asked_topic_follows(triage):
     body = to_mrkdwn(reply)
     assert "About your question" in body and "/credentials/totp" in body
     assert "{" not in next(r for r in reply.meta["reasons"] if r.startswith("question read as"))
+
+
+def test_long_report_with_one_clear_topic_is_answered(triage):
+    """A bug report covers little of any entry's words; when one entry is far ahead of the rest it answers."""
+    text = (
+        "### Describe the bug\n\nWe want users to verify their phone number in the verification flow, but the form "
+        "only has an email field. Typing the phone number into it does nothing. After registration the SMS with the "
+        "code does arrive, so the courier works, but there is no way to start a verification for the phone later. "
+        "Is there a plan for this, or a setting we missed?"
+    )
+    reply = triage.answer(text)
+    assert reply.meta["decision"] == "answer", reply.meta["reasons"]
+    assert "phone" in reply.headline.lower()
