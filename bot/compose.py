@@ -12,8 +12,9 @@ from bot.models import Finding, Link, Match, Reply, Section, Snippet
 from bot.retrieve import stems
 
 MAX_FIXES = 8
-MAX_LINKS = 3
+MAX_LINKS = 2
 MAX_SNIPPETS = 3
+MAX_KEYS = 4  # a bare list of keys: the few that matter most, not every key the entry touches
 RELATED_SCORE = 75
 _CODE_TITLES = {"bash": "Request", "json": "Schema", "yaml": "Config", "js": "Code", "javascript": "Code"}
 _CORRECTED_TITLES = {"bash": "Corrected request", "json": "Corrected schema", "yaml": "Corrected config"}
@@ -78,7 +79,8 @@ def _ui_quote(entry: Entry, kb: KnowledgeBase) -> str:
     return f'Kratos text ({row.get("type")}): "{text}"' if text and not text.startswith("{") else ""
 
 
-MAX_HISTORY = 3
+MAX_HISTORY = 3  # the user's release known: what it lacks, up to three items
+MAX_HISTORY_UNKNOWN = 2  # release unknown: the first release that has the feature
 
 
 def first_sentences(text: str, n: int) -> str:
@@ -103,31 +105,26 @@ def history_lines(entry: Entry, version: str = "") -> tuple[str, ...]:
             lines.append(f"Your {version} {verb} this: {change.change} ({when}{ref}).")
         else:
             lines.append(f"{when[0].upper()}{when[1:]}: {change.change} ({change.ref}).".replace(" ().", "."))
-    return tuple(lines[:MAX_HISTORY])
+    return tuple(lines[: MAX_HISTORY if version else MAX_HISTORY_UNKNOWN])
 
 
-LINK_LABEL_MAX = 60
+_RELEASE = re.compile(r"\bv\d+\.\d+(?:\.\d+)?\b")
 
 
-def _short_label(label: str) -> str:
-    """A docs heading can be a whole UI message text; the link says where it goes, not all of it."""
-    if len(label) <= LINK_LABEL_MAX:
-        return label
-    return label[: LINK_LABEL_MAX - 1].rsplit(" ", 1)[0].rstrip(" ,.›") + "…"
+def _names_told_release(line: str, told: str) -> bool:
+    releases = _RELEASE.findall(line)
+    return bool(releases) and all(r in told for r in releases)
 
 
 def _links(entries: list[Entry], kb: KnowledgeBase) -> tuple[Link, ...]:
     out: list[Link] = []
     seen: set[str] = set()
     for entry in entries:
-        for url in entry.docs:
-            if url in seen:
-                continue
-            seen.add(url)
-            page = kb.facts.doc_page(url) or {}
-            title = page.get("title") or url
-            heading = (page.get("headings") or {}).get(url.split("#", 1)[1]) if "#" in url else None
-            out.append(Link(url=url, text=_short_label(f"{title} › {heading}" if heading else title)))
+        # One page per entry the reply speaks about: its first link is the page that answers it.
+        for url in entry.docs[:1]:
+            if url not in seen:
+                seen.add(url)
+                out.append(Link(url=url, text=kb.facts.doc_label(url)))
     return tuple(out[:MAX_LINKS])
 
 
@@ -135,6 +132,15 @@ def secret_warning(findings) -> str:
     """The line shown first when a live credential was pasted (masked, with the advice to revoke it)."""
     secret = next((f for f in findings if f.rule == "live-secrets"), None)
     return f"{secret.title}. {secret.detail} " + " ".join(secret.fixes) if secret else ""
+
+
+ASK_BELOW, ASK_GAP = 85, 10
+
+
+def _doubtful(ranked: list[Match]) -> bool:
+    """The answer's match is weak, or another entry is almost as close: worth the entry's one question."""
+    top = ranked[0].score
+    return top < ASK_BELOW or (len(ranked) > 1 and top - ranked[1].score < ASK_GAP)
 
 
 def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
@@ -167,7 +173,20 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
 
     if findings:
         where = "In what you pasted above" if ci.carried else "In your paste"
-        lines = tuple(f"- {BOLD_OPEN}{f.title}{BOLD_CLOSE}. {f.detail}" for f in findings)
+        # Findings of one rule often share their explanation: it is said once, with the first of them.
+        # The headline already names the first finding when no entry leads.
+        told: set[str] = {headline}
+        lines = tuple(
+            line
+            for f in findings
+            if (
+                line := (
+                    ("- " if f.title in told else f"- {BOLD_OPEN}{f.title}{BOLD_CLOSE}. ")
+                    + ("" if f.detail in told or told.add(f.detail) else f.detail)
+                ).rstrip()
+            )
+            != "-"
+        )
         sections.append(Section(where, lines))
     elif primary is not None and primary.causes:
         causes = _relevant(list(primary.causes), ci.question, FOCUS_CAUSES)
@@ -189,8 +208,7 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     if fixes:
         sections.append(Section("Fix", tuple(f"{i}. {fix}" for i, fix in enumerate(fixes, 1))))
     history = history_lines(primary, ci.version) if primary is not None else ()
-    if history:
-        sections.append(Section("Versions", history))
+    versions_at = len(sections)
 
     snippets: list[Snippet] = (list(ci.corrected) + [f.snippet for f in findings if f.snippet])[:MAX_SNIPPETS]
     if not snippets and primary is not None and primary.snippet is not None:
@@ -210,7 +228,7 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     named = any(f"`{k}`" in said for k in keys)
     keys = [] if named else keys
     if keys:
-        sections.append(Section("Config keys", (", ".join(f"`{k}`" for k in keys[:8]),)))
+        sections.append(Section("Config keys", (", ".join(f"`{k}`" for k in keys[:MAX_KEYS]),)))
 
     explained = list(dict.fromkeys(entry_id for f in findings for entry_id in f.entries))
     # The paste leads (findings, or a pasted error's entry), but the question was also about a topic: its gist.
@@ -233,11 +251,16 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
             else "Paste the full error JSON (with `error.id`) or the `ui.messages` array, and say which flow it is."
         )
         sections.append(Section("To be sure", (ask,)))
-    elif primary is not None and primary.ask and not findings:
+    elif primary is not None and primary.ask and not findings and _doubtful(ranked):
         sections.append(Section("If that is not it", (primary.ask,)))
 
     if ci.notes:
         sections.append(Section("Note", ci.notes))
+    # A release the rest of the reply already names (headline, summary, a fix, an example) is not said twice.
+    told = " ".join([headline, *(line for sec in sections for line in sec.lines)]) if not ci.version else ""
+    history = tuple(line for line in history if not _names_told_release(line, told))
+    if history:
+        sections.insert(versions_at, Section("Versions", history))
     return Reply(
         headline=headline,
         sections=tuple(sections),

@@ -184,9 +184,7 @@ def route(kb: KnowledgeBase, prose: str, text: str, artifacts, findings: list[Fi
 
 def _routing(r: Route, kb: KnowledgeBase, why: str) -> Routing:
     links = [Link(url, text) for url, text in r.links]
-    for url in r.docs:
-        page = kb.facts.doc_page(url) or {}
-        links.append(Link(url, page.get("title") or url))
+    links += [Link(url, kb.facts.doc_label(url)) for url in r.docs]
     return Routing(route_id=r.id, title=r.title, lines=r.say, links=tuple(links), why=why)
 
 
@@ -369,7 +367,7 @@ def repeat_reply(full: Reply, ask: str, question: str = "") -> Reply:
     return Reply(
         headline=f"As above: {full.headline}",
         sections=(Section("In short", gist), Section("To get further", (ask,))),
-        links=full.links[:2],
+        links=(),  # the thread's earlier reply has them
         confidence=full.confidence,
         matches=full.matches,
         findings=full.findings,
@@ -410,11 +408,7 @@ def abstain_reply(
         sections.append(Section("What it means", (first_sentences(entry.summary, 2),)))
         if entry.fixes:
             sections.append(Section("Try", (entry.fixes[0],)))
-        for url in entry.docs[:2]:
-            page = kb.facts.doc_page(url) or {}
-            heading = (page.get("headings") or {}).get(url.split("#", 1)[1]) if "#" in url else None
-            title = page.get("title") or url
-            links.insert(0, Link(url, f"{title} › {heading}" if heading else title))
+        links[:0] = [Link(url, kb.facts.doc_label(url)) for url in entry.docs[:2]]
     else:
         headline = "Not sure: I have no answer I trust for this"
     sections.append(Section("To be sure", (decision.ask,)))

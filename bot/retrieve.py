@@ -55,6 +55,11 @@ _SYNONYMS = tuple(
         (r"\bone[- ]time (?:pass)?(?:code|password)s?\b|\botps?\b", "code"),
         (r"\bsocial (?:login|sign[ -]?in|provider)s?\b|\bsso\b", "oidc"),
         (r"\be-mail\w*|\bmails?\b", "email"),
+        (
+            r"\btranslat\w*|\bi18n\b|\blocali[sz]\w*|\b(?:switch\w*|chang\w*|other|different) (?:the )?languages?\b",
+            "translate",
+        ),
+        (r"\bexceptions?\b", "error"),
     )
 )
 
@@ -141,7 +146,7 @@ def _topic_doc(entry) -> str:
 class Retriever:
     topics: _Corpus
     docs: _Corpus
-    doc_labels: dict[str, str]  # url#anchor -> "Page title › Heading"
+    doc_labels: dict[str, str]  # url#anchor -> what a link to it says (Facts.doc_label)
 
     @classmethod
     def build(cls, kb: KnowledgeBase) -> Retriever:
@@ -151,11 +156,11 @@ class Retriever:
         for url, page in kb.facts.docs.items():
             title = page.get("title") or ""
             sections.append((url, f"{title} {title}"))
-            labels[url] = title
+            labels[url] = kb.facts.doc_label(url)
             for anchor, heading in (page.get("headings") or {}).items():
                 key = f"{url}#{anchor}"
                 sections.append((key, f"{title} {heading} {heading}"))
-                labels[key] = f"{title} › {heading}"
+                labels[key] = kb.facts.doc_label(key)
         return cls(_Corpus.build(topics), _Corpus.build(sections), labels)
 
     def topics_for(self, question: str, k: int = 8) -> list[Ranked]:

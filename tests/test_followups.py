@@ -14,6 +14,7 @@ def test_same_question_twice_gets_a_short_reminder_not_the_same_reply(triage):
     assert second != first
     assert second_reply.meta.get("decision") == "repeat"
     assert second.startswith("*As above:") and len(second) < len(first)
+    assert not second_reply.links  # the first reply in the thread has them
 
 
 def test_followup_without_own_match_answers_from_the_thread_topic(triage):

@@ -25,3 +25,9 @@ def test_link_to_a_file_is_not_question_words():
     words = stems("the body comes from [sms.body.gotmpl](https://github.com/ory/kratos/blob/master/courier/x.gotmpl)")
     assert "blob" not in words and "master" not in words and "github" not in words
     assert "admin" in stems("curl https://kratos:4434/admin/identities fails")
+
+
+def test_users_words_for_translation_and_errors_meet_the_entries_words():
+    assert stems("can I switch the language of the exception messages?") == stems("can I translate the error messages?")
+    assert "translat" in stems("we need i18n / localization of the texts")
+    assert "translat" not in stems("Jsonnet is a data templating language")

@@ -126,6 +126,16 @@ class Facts:
                 return self.docs.get(DOC_HOSTS[0] + page[len(host) :])
         return None
 
+    def doc_label(self, url: str, limit: int = 50) -> str:
+        """What a link to `url` says in a reply: the anchor's heading (it names where the link goes), else the
+        page title; cut at a word when longer than `limit` (a heading can be a whole UI message text)."""
+        page = self.doc_page(url) or {}
+        heading = (page.get("headings") or {}).get(url.split("#", 1)[1]) if "#" in url else None
+        label = heading or page.get("title") or url
+        if len(label) <= limit:
+            return label
+        return label[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,.›") + "…"
+
     def doc_url_ok(self, url: str) -> bool:
         page = self.doc_page(url)
         if page is None:
