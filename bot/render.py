@@ -22,9 +22,21 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _cut(text: str, limit: int) -> str:
+    """`text` within `limit`, cut at the last paragraph, line or word break in its second half; a text without
+    any (one long line, a minified paste) is cut at the limit itself."""
+    if len(text) <= limit:
+        return text
+    for sep in ("\n\n", "\n", " "):
+        at = text.rfind(sep, limit // 2, limit)
+        if at > 0:
+            return text[:at]
+    return text[:limit]
+
+
 def _code(code: str, limit: int = CODE_LIMIT) -> str:
     if len(code) > limit:
-        code = code[: code.rfind("\n", 0, limit)] + "\n… (cut here; the rest is unchanged)"
+        code = _cut(code, limit) + "\n… (cut here; the rest is unchanged)"
     return code
 
 
@@ -51,7 +63,10 @@ def to_mrkdwn(reply: Reply) -> str:
         chunks.append("*Docs:* " + " · ".join(f"<{link.url}|{_escape(link.text)}>" for link in reply.links))
     text = "\n\n".join(chunks)
     if len(text) > TEXT_LIMIT:
-        text = text[: text.rfind("\n\n", 0, TEXT_LIMIT)] + "\n\n_(answer cut to fit Slack)_"
+        text = _cut(text, TEXT_LIMIT)
+        if text.count("```") % 2:  # cut inside a code block: close it, or the rest of the message is code
+            text += "\n```"
+        text += "\n\n_(answer cut to fit Slack)_"
     return text
 
 

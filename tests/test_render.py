@@ -57,3 +57,30 @@ def test_long_advice_is_cut_to_what_speaks_to_the_question():
     assert picked[0] == "Set the lifespan." and "Rotate the cookie secret." in picked and len(picked) == 4
     assert picked == [f for f in fixes if f in picked]  # authored order kept
     assert _relevant(fixes[:3], "anything", 4) == fixes[:3]
+
+
+def test_one_line_code_longer_than_the_limit_is_cut():
+    from bot.render import CODE_LIMIT
+
+    minified = '{"a":' + "1," * 5000 + '"z":0}'  # a minified JSON paste: no line breaks at all
+    body = to_mrkdwn(_reply(sections=(Section("Schema", (), Snippet("json", minified)),)))
+    code = body.split("```\n", 1)[1].split("\n```", 1)[0]
+    assert len(code) <= CODE_LIMIT + 60 and "cut here" in code
+
+
+def test_one_long_paragraph_keeps_what_fits_after_the_headline():
+    from bot.render import TEXT_LIMIT
+
+    paragraph = "word " * 12_000  # one paragraph, no blank line after the headline's
+    body = to_mrkdwn(_reply(sections=(Section("What it means", (paragraph,)),)))
+    assert len(body) <= TEXT_LIMIT + 40 and body.endswith("_(answer cut to fit Slack)_")
+    assert body.count("word") > 5_000  # not everything after the headline dropped
+
+
+def test_cut_inside_a_code_block_closes_it():
+    from bot.render import TEXT_LIMIT
+
+    code = "\n".join("x" * 100 for _ in range(500))
+    sections = (Section("S", ("y " * 18_000,)), Section("Config", (), Snippet("yaml", code)))
+    body = to_mrkdwn(_reply(sections=sections))
+    assert len(body) <= TEXT_LIMIT + 40 and body.count("```") % 2 == 0
