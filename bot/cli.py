@@ -25,6 +25,9 @@ def _render(reply, fmt: str) -> str:
 
 
 def cmd_ask(args) -> int:
+    if not args.text and sys.stdin.isatty():
+        # Otherwise a bare `kratos-bot ask` looks hung: it is reading the terminal.
+        print("Paste the message, then press Ctrl-D (or give it as arguments: kratos-bot ask \"…\")", file=sys.stderr)
     text = " ".join(args.text) if args.text else sys.stdin.read()
     reply = _triage(args).answer(text, thread="cli")
     print(_render(reply, args.format))

@@ -121,3 +121,14 @@ def test_eval_seed(capsys, monkeypatch):
 def test_empty_input_every_format(fmt, capsys, monkeypatch):
     code, out, _ = run(["ask", "--format", fmt], stdin="", capsys=capsys, monkeypatch=monkeypatch)
     assert code == 0 and "error JSON" in out
+
+
+def test_bare_ask_on_a_terminal_says_it_is_reading(capsys, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal("what is error 4000006?\n"))
+    assert main(["ask"]) == 0
+    captured = capsys.readouterr()
+    assert "Ctrl-D" in captured.err and "4000006" in captured.out
