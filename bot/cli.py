@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.context import MemoryContextStore
+from bot.feedback import default_feedback_path
 from bot.kb.loader import KnowledgeError, load_knowledge
 
 
@@ -311,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("stats", help="answered / unanswered / helpful / not helpful per knowledge entry")
     st.add_argument(
         "--file",
-        default=os.environ.get("KRATOS_BOT_FEEDBACK_FILE", "kratos-bot-feedback.jsonl"),
+        default=str(default_feedback_path()),
         help="records file of a memory:// state",
     )
     st.add_argument("--state", default=os.environ.get("STATE_URL", "memory://"), help="STATE_URL of the bot")

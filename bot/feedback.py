@@ -4,12 +4,23 @@ people found it helpful. JSON lines in one file, so `kratos-bot stats` can read 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 NONE = "(no match)"
+
+
+def default_feedback_path(env=None) -> Path:
+    """Where records go without KRATOS_BOT_FEEDBACK_FILE: the user's state directory (XDG), so `serve` and
+    `stats` find the same file whatever directory they were started from."""
+    env = os.environ if env is None else env
+    if env.get("KRATOS_BOT_FEEDBACK_FILE"):
+        return Path(env["KRATOS_BOT_FEEDBACK_FILE"])
+    base = Path(env["XDG_STATE_HOME"]) if env.get("XDG_STATE_HOME") else Path.home() / ".local" / "state"
+    return base / "kratos-bot" / "feedback.jsonl"
 
 
 @dataclass
@@ -27,16 +38,27 @@ class FeedbackLog:
     def feedback(self, answer_id: str, helpful: bool, channel: str) -> None:
         self.write(feedback_record(answer_id, helpful, channel))
 
-    def records(self) -> list[dict]:
+    def records(self, since: float = 0.0) -> list[dict]:
         if not self.path.is_file():
             return []
         out = []
         for line in self.path.read_text(encoding="utf-8").splitlines():
             try:
-                out.append(json.loads(line))
+                record = json.loads(line)
             except ValueError:
                 continue  # a torn last line after a crash must not hide the rest
+            if isinstance(record, dict) and record.get("time", since) >= since:
+                out.append(record)
         return out
+
+    def prune(self, before: float) -> None:
+        """Drop the records older than `before` (epoch seconds): written to a new file, then renamed over."""
+        if not self.path.is_file():
+            return
+        kept = self.records(since=before)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in kept), encoding="utf-8")
+        tmp.replace(self.path)
 
 
 def answer_record(answer_id: str, entries: list[str], confidence: str, channel: str) -> dict:

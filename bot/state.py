@@ -7,9 +7,12 @@ feedback records and the outbox of replies not yet posted. Chosen by `STATE_URL`
 - `redis://host:6379/0`: several replicas; dedupe is one atomic `SET NX EX`, an outbox item is claimed by
   one replica at a time (a lease, taken in one Lua script).
 
-Entries expire: thread context after `thread_ttl` idle seconds (default 7 days), event ids after an hour,
-the payload of an ephemeral `/kratos` answer (for its "Post to channel" button, which Slack may deliver
-to another replica) after a day. Outbox items leave when posted or given up (bot/slack/outbox.py).
+Entries expire: thread context after `thread_ttl` idle seconds (default 7 days: a thread's turns go together,
+when its last turn is that old), event ids after an hour, the payload of an ephemeral `/kratos` answer (for its
+"Post to channel" button, which Slack may deliver to another replica) after a day, the summary an answer keeps
+for its "Still stuck" button with the thread, and answer / feedback / hand-off records after `retention`
+seconds (default 90 days). Outbox items leave when posted or given up (bot/slack/outbox.py). Channel modes
+(bot/engage.py) are kept until changed.
 Only what thread context needs is stored (artifacts with secrets masked), never the raw message; the
 outbox holds the composed reply, the same text Slack is about to show.
 """
@@ -36,6 +39,8 @@ from bot.feedback import FeedbackLog
 THREAD_TTL = 7 * 24 * 3600
 EVENT_TTL = 3600
 ANSWER_TTL = 24 * 3600
+RETENTION = 90 * 24 * 3600
+PRUNE_INTERVAL = 24 * 3600.0  # memory://: seconds between rewrites of the feedback file without old records
 MAX_MEMORY_ANSWERS = 1000
 MAX_RECORDS = 200_000
 MAX_RECENT_EVENTS = 500_000  # SQLite's in-memory dedupe front: an hour of events at well over 100/s
@@ -60,11 +65,19 @@ class State(Protocol):
 
     async def record(self, record: dict) -> None: ...
 
-    async def put_answer(self, answer_id: str, answer: dict) -> None: ...
+    async def put_answer(self, answer_id: str, answer: dict, ttl: float = ANSWER_TTL) -> None: ...
 
     async def get_answer(self, answer_id: str) -> dict | None: ...
 
-    async def records(self) -> list[dict]: ...
+    async def records(self) -> list[dict]:
+        """The records of the last `retention` seconds, oldest first."""
+        ...
+
+    async def channel_modes(self) -> dict[str, str]: ...
+
+    async def set_channel_mode(self, channel: str, mode: str | None) -> None:
+        """Set a channel's mode; None puts it back to the default."""
+        ...
 
     async def outbox_put(self, key: str, item: dict, owner: str, lease: float) -> bool:
         """Store a new item already claimed by `owner` for `lease` seconds; False if `key` is there already."""
@@ -89,12 +102,21 @@ class State(Protocol):
 
 
 class MemoryState:
-    def __init__(self, feedback_path: Path, thread_ttl: float = THREAD_TTL):
+    def __init__(self, feedback_path: Path, thread_ttl: float = THREAD_TTL, retention: float = RETENTION):
         self.threads = MemoryContextStore(ttl=thread_ttl)
         self.deduper = Deduper(ttl=EVENT_TTL)
         self.log = FeedbackLog(feedback_path)
+        self.retention = retention
+        self._pruned = 0.0
         self.answers: OrderedDict[str, tuple[float, dict]] = OrderedDict()
         self.outbox: dict[str, tuple[float, str, dict]] = {}  # key -> (due, owner, item)
+        self.modes: dict[str, str] = {}
+        self._prune()
+
+    def _prune(self) -> None:
+        # The file outlives the process: old records leave it at start and then once a day.
+        self._pruned = time.monotonic()
+        self.log.prune(time.time() - self.retention)
 
     async def history(self, thread: str) -> tuple[Turn, ...]:
         return self.threads.history(thread)
@@ -107,12 +129,23 @@ class MemoryState:
 
     async def record(self, record: dict) -> None:
         self.log.write(record)
+        if time.monotonic() - self._pruned > PRUNE_INTERVAL:
+            self._prune()
 
     async def records(self) -> list[dict]:
-        return self.log.records()
+        return self.log.records(since=time.time() - self.retention)
 
-    async def put_answer(self, answer_id: str, answer: dict) -> None:
-        self.answers[answer_id] = (time.monotonic() + ANSWER_TTL, answer)
+    async def channel_modes(self) -> dict[str, str]:
+        return dict(self.modes)
+
+    async def set_channel_mode(self, channel: str, mode: str | None) -> None:
+        if mode is None:
+            self.modes.pop(channel, None)
+        else:
+            self.modes[channel] = mode
+
+    async def put_answer(self, answer_id: str, answer: dict, ttl: float = ANSWER_TTL) -> None:
+        self.answers[answer_id] = (time.monotonic() + ttl, answer)
         while len(self.answers) > MAX_MEMORY_ANSWERS:
             self.answers.popitem(last=False)
 
@@ -165,6 +198,9 @@ _SQLITE_TABLES = (
     " data TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (due)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS records_at ON records (at)",
+    "CREATE TABLE IF NOT EXISTS stored (id TEXT PRIMARY KEY, expires REAL NOT NULL, data TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS channel_modes (channel TEXT PRIMARY KEY, mode TEXT NOT NULL)",
 )
 
 
@@ -175,9 +211,10 @@ class SqliteState:
     Dedupe must answer before the ack, so it is decided in memory (seeded from the table at start) and the
     event ids are written behind, a batch per transaction."""
 
-    def __init__(self, path: str, thread_ttl: float = THREAD_TTL):
+    def __init__(self, path: str, thread_ttl: float = THREAD_TTL, retention: float = RETENTION):
         self.path = path
         self.thread_ttl = thread_ttl
+        self.retention = retention
         # SQLite maps its WAL index (-shm) into memory; a fault there is a fatal signal, which should at
         # least leave a traceback on stderr rather than a silent exit.
         if not faulthandler.is_enabled():
@@ -251,9 +288,14 @@ class SqliteState:
         if now - self._swept < SWEEP_INTERVAL:
             return
         self._swept = now
-        self._db.execute("DELETE FROM turns WHERE at < ?", (now - self.thread_ttl,))
+        # A thread expires as a whole when idle, as in the other backends: not its early turns while it goes on.
+        self._db.execute(
+            "DELETE FROM turns WHERE thread IN (SELECT thread FROM turns GROUP BY thread HAVING max(at) < ?)",
+            (now - self.thread_ttl,),
+        )
         self._db.execute("DELETE FROM events WHERE at < ?", (now - EVENT_TTL,))
-        self._db.execute("DELETE FROM answers WHERE at < ?", (now - ANSWER_TTL,))
+        self._db.execute("DELETE FROM stored WHERE expires < ?", (now,))
+        self._db.execute("DELETE FROM records WHERE at < ?", (now - self.retention,))
 
     def _append(self, thread: str, turn: Turn) -> None:
         self._db.execute("INSERT INTO turns VALUES (?, ?, ?)", (thread, time.time(), turn_to_json(turn)))
@@ -288,26 +330,44 @@ class SqliteState:
             self._flush = asyncio.create_task(self._flush_events())
         return True
 
+    def _record(self, record: dict) -> None:
+        self._db.execute("INSERT INTO records VALUES (?, ?)", (time.time(), json.dumps(record)))
+        self._sweep()
+
     async def record(self, record: dict) -> None:
-        await self._run(self._db.execute, "INSERT INTO records VALUES (?, ?)", (time.time(), json.dumps(record)))
+        await self._run(self._tx, self._record, record)
 
     async def records(self) -> list[dict]:
-        rows = await self._run(lambda: self._db.execute("SELECT data FROM records ORDER BY at").fetchall())
-        return [json.loads(row[0]) for row in rows]
+        def read():
+            return self._db.execute(
+                "SELECT data FROM records WHERE at >= ? ORDER BY at", (time.time() - self.retention,)
+            ).fetchall()
 
-    def _put_answer(self, answer_id: str, answer: dict) -> None:
-        row = (answer_id, time.time(), json.dumps(answer))
-        self._db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?)", row)
+        return [json.loads(row[0]) for row in await self._run(read)]
+
+    async def channel_modes(self) -> dict[str, str]:
+        rows = await self._run(lambda: self._db.execute("SELECT channel, mode FROM channel_modes").fetchall())
+        return dict(rows)
+
+    async def set_channel_mode(self, channel: str, mode: str | None) -> None:
+        if mode is None:
+            await self._run(self._db.execute, "DELETE FROM channel_modes WHERE channel = ?", (channel,))
+        else:
+            await self._run(self._db.execute, "INSERT OR REPLACE INTO channel_modes VALUES (?, ?)", (channel, mode))
+
+    def _put_answer(self, answer_id: str, answer: dict, ttl: float) -> None:
+        row = (answer_id, time.time() + ttl, json.dumps(answer))
+        self._db.execute("INSERT OR REPLACE INTO stored VALUES (?, ?, ?)", row)
         self._sweep()
 
     def _get_answer(self, answer_id: str) -> dict | None:
         row = self._db.execute(
-            "SELECT data FROM answers WHERE id = ? AND at >= ?", (answer_id, time.time() - ANSWER_TTL)
+            "SELECT data FROM stored WHERE id = ? AND expires >= ?", (answer_id, time.time())
         ).fetchone()
         return json.loads(row[0]) if row else None
 
-    async def put_answer(self, answer_id: str, answer: dict) -> None:
-        await self._run(self._tx, self._put_answer, answer_id, answer)
+    async def put_answer(self, answer_id: str, answer: dict, ttl: float = ANSWER_TTL) -> None:
+        await self._run(self._tx, self._put_answer, answer_id, answer, ttl)
 
     async def get_answer(self, answer_id: str) -> dict | None:
         return await self._run(self._get_answer, answer_id)
@@ -425,7 +485,9 @@ return 1
 class RedisState:
     PREFIX = "kratos-bot:"
 
-    def __init__(self, url: str, thread_ttl: float = THREAD_TTL, pool_size: int = REDIS_POOL):
+    def __init__(
+        self, url: str, thread_ttl: float = THREAD_TTL, pool_size: int = REDIS_POOL, retention: float = RETENTION
+    ):
         import redis.asyncio as redis  # only needed for this backend
 
         self._errors = (redis.RedisError, OSError)
@@ -436,6 +498,7 @@ class RedisState:
         )
         self.redis = redis.Redis.from_pool(pool)
         self.thread_ttl = int(thread_ttl)
+        self.retention = retention
         self._outbox_keys = [f"{self.PREFIX}outbox:{part}" for part in ("data", "due", "owner")]
         self._put = self.redis.register_script(_OUTBOX_PUT)
         self._claim = self.redis.register_script(_OUTBOX_CLAIM)
@@ -463,17 +526,30 @@ class RedisState:
         return bool(await self._do(self.redis.set(f"{self.PREFIX}event:{event_id}", 1, nx=True, ex=EVENT_TTL)))
 
     async def record(self, record: dict) -> None:
-        key = f"{self.PREFIX}records"
+        # A sorted set scored by time: records older than the retention leave with one range delete.
+        key, now = f"{self.PREFIX}records:at", time.time()
+        member = json.dumps({**record, "_at": now})  # the time keeps two equal records apart
         pipe = self.redis.pipeline(transaction=True)
-        pipe.rpush(key, json.dumps(record)).ltrim(key, -MAX_RECORDS, -1)  # bounded: the newest records count
+        pipe.zadd(key, {member: now}).zremrangebyscore(key, "-inf", now - self.retention)
+        pipe.zremrangebyrank(key, 0, -MAX_RECORDS - 1)  # bounded: the newest records count
         await self._do(pipe.execute())
 
     async def records(self) -> list[dict]:
-        rows = await self._do(self.redis.lrange(f"{self.PREFIX}records", 0, -1))
-        return [json.loads(row) for row in rows]
+        cutoff = time.time() - self.retention
+        rows = await self._do(self.redis.zrangebyscore(f"{self.PREFIX}records:at", cutoff, "+inf"))
+        return [{k: v for k, v in json.loads(row).items() if k != "_at"} for row in rows]
 
-    async def put_answer(self, answer_id: str, answer: dict) -> None:
-        await self._do(self.redis.set(f"{self.PREFIX}answer:{answer_id}", json.dumps(answer), ex=ANSWER_TTL))
+    async def channel_modes(self) -> dict[str, str]:
+        rows = await self._do(self.redis.hgetall(f"{self.PREFIX}channel_modes"))
+        return {k.decode(): v.decode() for k, v in rows.items()}
+
+    async def set_channel_mode(self, channel: str, mode: str | None) -> None:
+        key = f"{self.PREFIX}channel_modes"
+        await self._do(self.redis.hdel(key, channel) if mode is None else self.redis.hset(key, channel, mode))
+
+    async def put_answer(self, answer_id: str, answer: dict, ttl: float = ANSWER_TTL) -> None:
+        ms = max(1, int(ttl * 1000))
+        await self._do(self.redis.set(f"{self.PREFIX}answer:{answer_id}", json.dumps(answer), px=ms))
 
     async def get_answer(self, answer_id: str) -> dict | None:
         raw = await self._do(self.redis.get(f"{self.PREFIX}answer:{answer_id}"))
@@ -507,14 +583,18 @@ class RedisState:
 
 
 def open_state(
-    url: str, feedback_path: Path, thread_ttl: float = THREAD_TTL, redis_pool: int = REDIS_POOL
+    url: str,
+    feedback_path: Path,
+    thread_ttl: float = THREAD_TTL,
+    redis_pool: int = REDIS_POOL,
+    retention: float = RETENTION,
 ) -> State:
     scheme = urlsplit(url).scheme
     if scheme == "memory":
-        return MemoryState(feedback_path, thread_ttl)
+        return MemoryState(feedback_path, thread_ttl, retention)
     if scheme == "sqlite":
         path = url[len("sqlite://") :]
-        return SqliteState(path[1:] if path.startswith("//") else path, thread_ttl)
+        return SqliteState(path[1:] if path.startswith("//") else path, thread_ttl, retention)
     if scheme in ("redis", "rediss", "unix"):
-        return RedisState(url, thread_ttl, redis_pool)
+        return RedisState(url, thread_ttl, redis_pool, retention)
     raise ValueError(f"STATE_URL scheme {scheme!r} is not one of memory, sqlite, redis")

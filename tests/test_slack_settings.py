@@ -19,6 +19,7 @@ GOOD = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
         ({**GOOD, "PORT": "70000"}, "PORT"),
         ({**GOOD, "SLACK_API_URL": "localhost:9000"}, "SLACK_API_URL"),
         ({**GOOD, "KRATOS_BOT_IGNORE_BOTS": "maybe"}, "KRATOS_BOT_IGNORE_BOTS"),
+        ({**GOOD, "KRATOS_BOT_RETENTION_DAYS": "forever"}, "KRATOS_BOT_RETENTION_DAYS"),
     ],
 )
 def test_bad_settings_name_the_variable(env, names):
@@ -33,6 +34,15 @@ def test_modes_and_defaults():
     assert http.allowed_channels == {"C1", "C2"} and http.ignore_other_bots
     socket = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
     assert socket.socket_mode and socket.signing_secret is None
+    assert http.retention == 90 * 24 * 3600
+
+
+def test_default_records_file_does_not_depend_on_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = load_settings({**GOOD, "XDG_STATE_HOME": "/var/lib/someone"}).feedback_path
+    assert str(path) == "/var/lib/someone/kratos-bot/feedback.jsonl"
+    assert load_settings(GOOD).feedback_path.is_absolute()
+    assert str(load_settings({**GOOD, "KRATOS_BOT_FEEDBACK_FILE": "/data/f.jsonl"}).feedback_path) == "/data/f.jsonl"
 
 
 def test_stats_per_entry(tmp_path):

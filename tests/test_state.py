@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -65,6 +66,13 @@ def test_backend_contract(kb, state_url, tmp_path):
             await state.put_answer("ans1", {"payloads": payloads})
             assert await state.get_answer("ans1") == {"payloads": payloads}
             assert await state.get_answer("other") is None
+            await state.put_answer("short", {"x": 1}, ttl=0.2)
+            assert await state.get_answer("short") == {"x": 1}
+            assert await state.channel_modes() == {}
+            await state.set_channel_mode("C1", "auto")
+            await state.set_channel_mode("C2", "all")
+            await state.set_channel_mode("C2", None)
+            assert await state.channel_modes() == {"C1": "auto"}
         finally:
             await state.close()
 
@@ -158,3 +166,44 @@ def test_sqlite_context_survives_restart(tmp_path):
 
     asyncio.run(write())
     assert len(asyncio.run(read())) == 1
+
+
+def test_a_thread_expires_as_a_whole_when_idle(kb, state_url, tmp_path, monkeypatch):
+    """An ongoing thread keeps its first turns although they are older than the TTL; an idle one goes."""
+    if state_url.startswith("redis"):
+        pytest.skip("Redis expires keys itself; test_redis_keys_carry_their_ttl checks the TTLs we set")
+    monkeypatch.setattr("bot.state.SWEEP_INTERVAL", 0.0)
+    triage = Triage(kb)
+
+    async def scenario():
+        state = open_state(state_url, tmp_path / "feedback.jsonl", thread_ttl=0.6)
+        try:
+            for _ in range(3):  # 0.3 s apart: the thread is never idle for 0.6 s, its first turn is 0.6 s old
+                await state.append("C1:1", _turn(triage, "hello kratos"))
+                await asyncio.sleep(0.3)
+            await state.append("C9:9", _turn(triage, "another thread, to make the store sweep"))
+            assert len(await state.history("C1:1")) == 3
+            await asyncio.sleep(0.7)
+            assert await state.history("C1:1") == ()
+        finally:
+            await state.close()
+
+    asyncio.run(scenario())
+
+
+def test_records_leave_after_the_retention(state_url, tmp_path):
+    async def scenario():
+        state = open_state(state_url, tmp_path / "feedback.jsonl", retention=0.4)
+        try:
+            await state.record({"type": "answer", "answer_id": "old", "time": time.time()})
+            await asyncio.sleep(0.6)
+            await state.record({"type": "answer", "answer_id": "new", "time": time.time()})
+            assert [r["answer_id"] for r in await state.records()] == ["new"]
+        finally:
+            await state.close()
+        if state_url == "memory://":  # the file itself loses them at the next start
+            again = open_state(state_url, tmp_path / "feedback.jsonl", retention=0.4)
+            assert "old" not in (tmp_path / "feedback.jsonl").read_text()
+            await again.close()
+
+    asyncio.run(scenario())

@@ -62,7 +62,9 @@ _reload_lock = threading.Lock()  # a thread lock: reloads run in worker threads,
 
 
 def create(settings: Settings, triage: Triage | None = None) -> tuple[AsyncApp, Runtime]:
-    state = open_state(settings.state_url, settings.feedback_path, settings.thread_ttl, settings.redis_pool)
+    state = open_state(
+        settings.state_url, settings.feedback_path, settings.thread_ttl, settings.redis_pool, settings.retention
+    )
     rt = Runtime(settings=settings, triage=triage or Triage(load_knowledge()), state=state)
     return build_app(rt, web_client(settings)), rt
 

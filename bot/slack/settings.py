@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.feedback import default_feedback_path
+
 
 class SettingsError(ValueError):
     pass
@@ -27,6 +29,7 @@ class Settings:
     feedback_path: Path
     state_url: str = "memory://"
     thread_ttl: float = 7 * 24 * 3600
+    retention: float = 90 * 24 * 3600  # answer, feedback and hand-off records (KRATOS_BOT_RETENTION_DAYS)
     health_port: int = 8080  # Socket Mode only: /healthz, /readyz, /metrics (HTTP mode serves them on PORT)
     # HTTP mode: when set, /readyz, /metrics and /admin/* move here and PORT serves only /slack/events and
     # /healthz, so the port exposed to Slack does not also expose operations.
@@ -118,9 +121,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         allowed_channels=_channels(env.get("KRATOS_BOT_CHANNELS", "")),
         followup_optout=_channels(env.get("KRATOS_BOT_FOLLOWUP_OPTOUT", "")),
         ignore_other_bots=_bool(env, "KRATOS_BOT_IGNORE_BOTS", True),
-        feedback_path=Path(env.get("KRATOS_BOT_FEEDBACK_FILE", "kratos-bot-feedback.jsonl")),
+        feedback_path=default_feedback_path(env),
         state_url=state_url,
         thread_ttl=float(raw_ttl),
+        retention=_count(env, "KRATOS_BOT_RETENTION_DAYS", "90") * 24 * 3600.0,
         health_port=health_port,
         ops_port=ops_port,
         admin_token=env.get("KRATOS_BOT_ADMIN_TOKEN") or None,
