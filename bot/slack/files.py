@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import aiohttp
+from slack_sdk.errors import SlackApiError
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,12 @@ async def file_texts(files: tuple[dict, ...], token: str, client, timeout: float
         for file in files[:5]:
             info = file
             if not (file.get("url_private_download") or file.get("url_private")) and file.get("id"):
-                info = (await client.files_info(file=file["id"])).get("file") or file
+                try:
+                    info = (await client.files_info(file=file["id"])).get("file") or file
+                except SlackApiError as exc:
+                    # A deleted or unshared file costs that file, not the answer to the rest of the message.
+                    log.warning("file %s not readable: %s", file.get("id"), exc.response.get("error"))
+                    continue
             url = info.get("url_private_download") or info.get("url_private")
             if not url or not is_text(info) or int(info.get("size") or 0) > MAX_FILE:
                 continue
