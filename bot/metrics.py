@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.aiohttp import make_aiohttp_handler
 
 STAGES = ("normalize", "extract", "analyze", "match", "compose")
 # Slack's documented X-Slack-Retry-Reason values. The header is not signed, so anything else is "other":
@@ -23,6 +32,10 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        # Memory, CPU, open files and GC pauses of the process, as every Prometheus client exposes them.
+        ProcessCollector(registry=r)
+        for collector in (GC_COLLECTOR, PLATFORM_COLLECTOR):
+            r.register(collector)
         self.events = Counter(
             "kratos_bot_events_received", "Slack events and interactions received", ["kind"], registry=r
         )
@@ -53,6 +66,18 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.silenced = Counter(
+            "kratos_bot_messages_not_answered",
+            "Messages the bot chose not to answer (bot/engage.py), by reason",
+            ["reason"],
+            registry=r,
+        )
+        self.handoffs = Counter(
+            "kratos_bot_handoffs", "'Still stuck' hand-offs to people, by the answer's entry", ["entry"], registry=r
+        )
+        self.resolutions = Counter(
+            "kratos_bot_resolutions", "Threads marked resolved, by the answer's entry", ["entry"], registry=r
+        )
         self.stage = Histogram(
             "kratos_bot_stage_seconds",
             "Pipeline stage latency",
@@ -73,3 +98,7 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+    def aiohttp_handler(self):
+        """The `/metrics` handler: prometheus-client's own (content negotiation, gzip, OpenMetrics)."""
+        return make_aiohttp_handler(self.registry)
