@@ -158,9 +158,11 @@ def cmd_stats(args) -> int:
     if not table:
         print("no answers recorded yet")
         return 0
-    print(f"{'entry':<52} {'answered':>8} {'unanswered':>10} {'helpful':>8} {'not':>5}")
+    columns = (("answered", 8), ("unanswered", 10), ("helpful", 7), ("not_helpful", 11), ("handoffs", 8),
+               ("resolved", 8))
+    print(f"{'entry':<52} " + " ".join(f"{name:>{width}}" for name, width in columns))
     for entry, row in sorted(table.items(), key=lambda kv: -sum(kv[1].values())):
-        print(f"{entry:<52} {row['answered']:>8} {row['unanswered']:>10} {row['helpful']:>8} {row['not_helpful']:>5}")
+        print(f"{entry:<52} " + " ".join(f"{row[name]:>{width}}" for name, width in columns))
     return 0
 
 

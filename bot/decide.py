@@ -135,7 +135,9 @@ def topic_candidates(index: Index, retriever: Retriever, question: str, prose: s
     return out
 
 
-def _hard_evidence(artifacts, findings: list[Finding]) -> bool:
+def hard_evidence(artifacts, findings: list[Finding]) -> bool:
+    """The message pastes something Kratos-shaped: an error, a UI message, a flow, a schema, a config, a request
+    to Kratos, or a paste a rule found an error in."""
     if any(isinstance(a, HARD_EVIDENCE) for a in artifacts):
         return True
     if any(isinstance(a, Curl) and _KRATOS_REQUEST.search(a.url) for a in artifacts):
@@ -171,7 +173,7 @@ def _unknown_release(kb: KnowledgeBase, text: str) -> Routing | None:
 
 def route(kb: KnowledgeBase, prose: str, text: str, artifacts, findings: list[Finding]) -> Routing | None:
     """The route for a message that is not a Kratos question, or None."""
-    if _hard_evidence(artifacts, findings):
+    if hard_evidence(artifacts, findings):
         return None
     # The whole message: the words that place it elsewhere are often in a URL or a pasted command.
     for r in kb.routes:

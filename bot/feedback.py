@@ -76,8 +76,16 @@ def feedback_record(answer_id: str, helpful: bool, channel: str) -> dict:
     return {"type": "feedback", "answer_id": answer_id, "helpful": helpful, "channel": channel, "time": time.time()}
 
 
+def outcome_record(kind: str, answer_id: str, entries: list[str], channel: str) -> dict:
+    """A hand-off to a person ("handoff") or a thread marked done ("resolved"), counted per entry."""
+    return {"type": kind, "answer_id": answer_id, "entries": entries, "channel": channel, "time": time.time()}
+
+
+OUTCOMES = {"handoff": "handoffs", "resolved": "resolved"}
+
+
 def stats(records: list[dict]) -> dict[str, Counter]:
-    """Per knowledge entry: answered, unanswered, helpful, not_helpful."""
+    """Per knowledge entry: answered, unanswered, helpful, not_helpful, handoffs, resolved."""
     entries_of: dict[str, list[str]] = {}
     table: dict[str, Counter] = defaultdict(Counter)
     for r in records:
@@ -92,4 +100,7 @@ def stats(records: list[dict]) -> dict[str, Counter]:
         if r.get("type") == "feedback":
             for entry in entries_of.get(r.get("answer_id", ""), [NONE]):
                 table[entry]["helpful" if r.get("helpful") else "not_helpful"] += 1
+        elif r.get("type") in OUTCOMES:
+            top = (r.get("entries") or [])[:1] or entries_of.get(r.get("answer_id", ""), [NONE])
+            table[top[0]][OUTCOMES[r["type"]]] += 1
     return dict(table)

@@ -16,7 +16,7 @@ from bot.analyze.flowkit import base_url
 from bot.compose import ComposeInput, compose, secret_warning
 from bot.context import ContextStore, MemoryContextStore, Turn, redact
 from bot.correct import corrections
-from bot.decide import DecideInput, abstain_reply, decide, repeat_reply, routed_reply
+from bot.decide import DecideInput, abstain_reply, decide, hard_evidence, repeat_reply, routed_reply
 from bot.extract import Extraction, extract
 from bot.extract.classify import EnvNames, cut_notes, unchecked_notes
 from bot.extract.secrets import scrub
@@ -121,6 +121,8 @@ class Triage:
         )
         mark = _clock(timings, "match", mark)
         notes.extend(decision.notes)
+        running = running_version(extraction.text)
+        version = running.version if running else ""
         if decision.kind == "route" and decision.routing is not None:
             reply = routed_reply(decision.routing, tuple(notes), secret_warning(findings), tuple(findings))
         elif decision.kind == "abstain":
@@ -131,19 +133,28 @@ class Triage:
             ci = ComposeInput(
                 list(decision.matches), findings, decision.confidence, carried, values, tuple(notes), fixed,
                 primary=decision.primary,
-                version=running.version if (running := running_version(extraction.text)) else "",
+                version=version,
                 asked=decision.asked,
                 question=reading.question,
             )
             reply = compose(ci, self.kb)
         reply.meta["decision"] = decision.kind
+        reply.meta["question"] = reading.question  # read from the masked text: no secret in it
+        reply.meta["version"] = version
+        # Whether this message itself pastes something Kratos-shaped (bot/engage.py): not what a follow-up carried.
+        exact = ("exact-error-id", "exact-ui-id", "exact-reason", "kratos-text")
+        reply.meta["evidence"] = not carried and (
+            hard_evidence(extraction.artifacts, findings) or any(m.why in exact for m in decision.matches)
+        )
         reply.meta["reasons"] = decision.reasons + (f"question read as: {reading.question[:160]!r}",)
         reply = _scrub_reply(reply, extraction)
         digest = _digest(reply)
         if any(t.digest == digest for t in history):
             entry = self.kb.entries.get(decision.matches[0].entry_id) if decision.matches else None
             ask = (entry.ask if entry and entry.ask else "") or ASK_MORE
+            carried_meta = {k: reply.meta[k] for k in ("question", "version", "evidence")}
             reply = repeat_reply(reply, ask, reading.question)
+            reply.meta.update(carried_meta)
             reply.meta["reasons"] = decision.reasons + ("the thread already has this answer: its gist only",)
         turn = Turn(
             artifacts=tuple(redact(a, extraction.secrets) for a in extraction.artifacts),

@@ -139,6 +139,9 @@ class FakeSlack:
         self.socket_messages: list[Any] = []
         self.responses: list[tuple[str, Any]] = []
         self.connections_total = 0
+        self.reactions: dict[tuple[str, str], list[str]] = {}  # (channel, ts) -> reaction names, in order added
+        self.views: dict[str, dict[str, Any]] = {}  # user id -> the App Home view published for them
+        self.admins: set[str] = set()  # users.info answers is_admin for these
 
         self._posts: list[dict[str, Any]] = []
         self._ephemerals: list[dict[str, Any]] = []
@@ -159,6 +162,10 @@ class FakeSlack:
             "conversations.replies": self._conversations_replies,
             "files.info": self._files_info,
             "apps.connections.open": self._apps_connections_open,
+            "reactions.add": self._reactions_add,
+            "reactions.remove": self._reactions_remove,
+            "views.publish": self._views_publish,
+            "users.info": self._users_info,
         }
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -247,6 +254,17 @@ class FakeSlack:
         """Register a file for files.info and ``GET /files/<id>``; returns the file dict files.info will show."""
         self._files[file_id] = _File(file_id, name, content, filetype, mimetype)
         return self._file_dict(self._files[file_id])
+
+    def add_message(
+        self, channel: str, text: str, user: str = "U0001", thread_ts: str | None = None, **extra: Any
+    ) -> str:
+        """A message a person wrote (for conversations.replies / .history); returns its ts."""
+        ts = self._next_ts()
+        message = {"type": "message", "user": user, "text": text, "ts": ts, "team": self.team_id, **extra}
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        self.messages[(channel, ts)] = message
+        return ts
 
     def fail_next(
         self,
@@ -602,6 +620,37 @@ class FakeSlack:
         ticket = uuid.uuid4().hex
         self._tickets.add(ticket)
         return {"url": f"{self.ws_url}?ticket={ticket}&app_id={self.app_id}"}
+
+    def _reactions_add(self, params: dict[str, Any]) -> dict[str, Any]:
+        key, name = (str(params.get("channel")), str(params.get("timestamp"))), str(params.get("name"))
+        if not all(key) or not name:
+            return {"ok": False, "error": "invalid_arguments"}
+        names = self.reactions.setdefault(key, [])
+        if name in names:
+            return {"ok": False, "error": "already_reacted"}
+        names.append(name)
+        return {}
+
+    def _reactions_remove(self, params: dict[str, Any]) -> dict[str, Any]:
+        key, name = (str(params.get("channel")), str(params.get("timestamp"))), str(params.get("name"))
+        if name not in self.reactions.get(key, []):
+            return {"ok": False, "error": "no_reaction"}
+        self.reactions[key].remove(name)
+        return {}
+
+    def _views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
+        view = params.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        if not params.get("user_id") or not isinstance(view, dict) or view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments"}
+        self.views[str(params["user_id"])] = view
+        return {"view": {"id": f"V{len(self.views)}", **view}}
+
+    def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = str(params.get("user", ""))
+        if not user:
+            return {"ok": False, "error": "user_not_found"}
+        return {"user": {"id": user, "name": user.lower(), "is_admin": user in self.admins, "is_owner": False}}
 
     # ------------------------------------------------------------------ internals
 

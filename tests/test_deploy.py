@@ -645,8 +645,9 @@ def test_slack_manifest_matches_what_the_code_listens_to():
     assert [c["command"] for c in features["slash_commands"]] == [COMMAND]
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     needed = {"app_mentions:read", "chat:write", "chat:write.public", "channels:history", "im:history",
-              "files:read", "commands"}
+              "files:read", "commands", "reactions:write", "users:read"}
     assert needed <= scopes, needed - scopes
     events = set(settings["event_subscriptions"]["bot_events"])
-    assert {"app_mention", "message.channels", "message.im"} <= events
+    assert {"app_mention", "message.channels", "message.im", "app_home_opened"} <= events
+    assert features["app_home"]["home_tab_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True  # the feedback and "Post to channel" buttons

@@ -1,7 +1,8 @@
-"""The slack_bolt AsyncApp: listeners for mentions, DMs, thread follow-ups, the message shortcut, the
-/kratos command and the buttons. Each listener turns the payload into an `Inbound`, runs the triage
-pipeline and hands the reply to the outbox (bot/slack/outbox.py), which posts it and retries what Slack did
-not take; Bolt has already acknowledged the request by then."""
+"""The slack_bolt AsyncApp and what its listeners share. The listeners themselves are plain functions in
+bot/slack/listeners/ (events, the /kratos command, the message shortcut, the buttons), each module with a
+`register(app, rt)`. A listener turns the payload into an `Inbound`, `answer` asks bot/engage.py whether to
+speak, runs the triage pipeline and hands the reply to the outbox (bot/slack/outbox.py), which posts it and
+retries what Slack did not take; Bolt has already acknowledged the request by then."""
 
 from __future__ import annotations
 
@@ -22,21 +23,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.feedback import answer_record, feedback_record
+from bot import engage
+from bot.feedback import answer_record
+from bot.handoff import summary
 from bot.kb.loader import KnowledgeError, load_knowledge
 from bot.logs import bolt_logger
 from bot.metrics import Metrics, retry_reason
 from bot.pipeline import Triage
 from bot.slack.files import file_texts
-from bot.slack.inbound import ANSWERABLE_SUBTYPES, Inbound, from_event, from_shortcut
-from bot.slack.messages import (
-    FEEDBACK_HELPFUL,
-    FEEDBACK_NOT_HELPFUL,
-    POST_ANSWER,
-    feedback_block,
-    messages,
-    post_button,
-)
+from bot.slack.inbound import Inbound
+from bot.slack.messages import feedback_block, messages, post_button
 from bot.slack.outbox import Outbox, channel_item, ephemeral_item
 from bot.slack.settings import Settings
 from bot.state import State, StateError
@@ -45,6 +41,10 @@ log = logging.getLogger("kratos_bot.slack")
 SHORTCUT_ID = "triage_message"
 COMMAND = "/kratos"
 ANSWERS_AT_ONCE = 4  # answers being triaged and composed at once; triage is CPU work sharing one GIL
+BIG_INPUT = 20_000  # characters: a paste this large (or any file) gets a working indicator while it is read
+WORKING = "hourglass_flowing_sand"
+THANKED = "white_check_mark"
+MODES_FRESH = 30.0  # seconds a replica trusts its copy of the channel modes (changed on another replica)
 
 
 @dataclass
@@ -57,8 +57,10 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     bot_user_id: str = ""
     slack_ok: bool = False  # auth.test answered ok at least once
+    socket_connected: object = None  # Socket Mode: an async callable, True while the socket is up (/readyz)
     outbox: Outbox = field(init=False)
     answering: asyncio.Semaphore = field(init=False)
+    _modes: tuple[float, dict[str, str]] = (float("-inf"), {})
 
     def __post_init__(self) -> None:
         # Its own client: the outbox honours Retry-After itself, by rescheduling, instead of sleeping in the
@@ -80,6 +82,31 @@ class Runtime:
         log.info("knowledge reloaded: %d entries", len(fresh.kb.entries))
         return True
 
+    async def channel_mode(self, channel: str) -> str:
+        """The channel's mode (bot/engage.py), from a copy of the state store's table at most MODES_FRESH old."""
+        at, modes = self._modes
+        if time.monotonic() - at > MODES_FRESH:
+            try:
+                modes = await self.state.channel_modes()
+            except StateError as exc:
+                self.metrics.state_errors.inc()
+                log.error("channel modes not read, keeping the last copy: %s", exc)
+            self._modes = (time.monotonic(), modes)
+        return modes.get(channel, engage.DEFAULT_MODE)
+
+    async def set_channel_mode(self, channel: str, mode: str | None) -> None:
+        await self.state.set_channel_mode(channel, mode)
+        self._modes = (float("-inf"), {})
+
+    def allowed(self, channel: str) -> bool:
+        return not self.settings.allowed_channels or channel in self.settings.allowed_channels
+
+    async def bot_id(self, client) -> str:
+        if not self.bot_user_id:
+            self.bot_user_id = (await client.auth_test()).get("user_id", "")
+            self.slack_ok = bool(self.bot_user_id)
+        return self.bot_user_id
+
 
 def web_client(settings: Settings, rate_limit_retries: int = 3) -> AsyncWebClient:
     kwargs = {"base_url": settings.api_url} if settings.api_url else {}
@@ -100,21 +127,49 @@ async def _state_step(rt: Runtime, what: str, inbound: Inbound, coro, default=No
         return default
 
 
+async def react(rt: Runtime, client: AsyncWebClient, channel: str, ts: str, name: str, remove: bool = False) -> None:
+    """A reaction on a message; a failure (missing scope, already there) costs only the reaction."""
+    if not (channel and ts):
+        return
+    try:
+        if remove:
+            await client.reactions_remove(channel=channel, timestamp=ts, name=name)
+        else:
+            await client.reactions_add(channel=channel, timestamp=ts, name=name)
+    except SlackApiError as exc:
+        log.info("reaction %s not %s: %s", name, "removed" if remove else "added", exc.response.get("error"))
+
+
 async def answer(
     rt: Runtime,
     client: AsyncWebClient,
     inbound: Inbound,
     *,
+    where: str = engage.ADDRESSED,
+    mode: str = engage.DEFAULT_MODE,
+    context: str = "",
     ephemeral_user: str = "",
     response_url: str = "",
     delivery_key: str = "",
 ) -> None:
     """Triage one message and hand the reply to the outbox: in its thread, or ephemerally (through the
-    command's `response_url` when there is one). `delivery_key` names the reply so that one event or
-    command never gets two (default: the event id). Never raises."""
+    command's `response_url` when there is one), unless bot/engage.py says to stay quiet (`where`: how the
+    message reached the bot; `mode`: the channel's). `context`: earlier messages of the thread, read before
+    the message itself (a late mention). `delivery_key` names the reply so that one event or command never
+    gets two (default: the event id). Never raises."""
     started = time.perf_counter()
+    working = False
     try:
-        text = inbound.text
+        verdict = engage.before_triage(inbound.text, where, rt.bot_user_id)
+        if verdict.act != "answer":
+            rt.metrics.silenced.labels(reason=verdict.act).inc()
+            if verdict.act == "react":
+                await react(rt, client, inbound.channel, inbound.ts, THANKED)
+            return
+        working = not ephemeral_user and (bool(inbound.files) or len(inbound.text) + len(context) > BIG_INPUT)
+        if working:
+            await react(rt, client, inbound.channel, inbound.ts, WORKING)
+        text = "\n\n".join(part for part in (context, inbound.text) if part)
         if inbound.files:
             extra = await file_texts(inbound.files, rt.settings.bot_token, client)
             text = "\n".join([text, *extra])
@@ -126,12 +181,19 @@ async def answer(
             history = await _state_step(rt, "history", inbound, rt.state.history(key), ()) if key else ()
             # In a worker thread: a 1 MB paste takes a quarter second, and the event loop must keep acking.
             reply, turn = await asyncio.to_thread(rt.triage.triage, text, history, rt.bot_user_id)
-            if key and turn is not None:
-                await _state_step(rt, "append", inbound, rt.state.append(key, turn))
             rt.metrics.observe_stages(reply.meta.get("timings", {}))
+            verdict = engage.after_triage(reply, where, mode, text=inbound.text)
+            # A thread the bot stays out of must not become one it has joined; one it is in keeps every turn.
+            if key and turn is not None and (verdict.act == "answer" or where == engage.FOLLOWUP):
+                await _state_step(rt, "append", inbound, rt.state.append(key, turn))
+            if verdict.act != "answer":
+                rt.metrics.silenced.labels(reason="not worth posting").inc()
+                log.info("not answered: event=%s why=%s", inbound.event_id, verdict.why)
+                return
             answer_id = uuid.uuid4().hex[:16]
             entries = [m.entry_id for m in reply.matches[:3]]
-            extra_block = post_button(answer_id) if ephemeral_user else feedback_block(answer_id)
+            in_thread = bool(inbound.thread_ts) and not ephemeral_user
+            extra_block = post_button(answer_id) if ephemeral_user else feedback_block(answer_id, rt.settings.handoff)
             payloads = messages(reply, extra_block)
         if ephemeral_user:
             # Kept in the shared state: the "Post to channel" click may reach another replica. Without it
@@ -149,6 +211,12 @@ async def answer(
         posted = await rt.outbox.send(delivery_key or inbound.event_id or f"answer:{answer_id}", item)
         record = answer_record(answer_id, entries, reply.confidence, inbound.channel)
         await _state_step(rt, "record", inbound, rt.state.record(record))
+        if in_thread:
+            # What "Still stuck" hands over, kept as long as the thread's context.
+            kept = summary(reply, channel=inbound.channel, thread_ts=inbound.thread_ts, user=inbound.user,
+                           version=reply.meta.get("version", ""))
+            put = rt.state.put_answer(f"summary:{answer_id}", kept, ttl=rt.settings.thread_ttl)
+            await _state_step(rt, "summary", inbound, put)
         rt.metrics.replies.labels(confidence=reply.confidence).inc()
         if reply.confidence == "none":
             rt.metrics.unanswered.inc()
@@ -182,6 +250,9 @@ async def answer(
     except Exception:  # one bad event must never stop the app
         rt.metrics.post_failures.inc()
         log.exception("answering failed: event=%s channel=%s", inbound.event_id, inbound.channel)
+    finally:
+        if working:
+            await react(rt, client, inbound.channel, inbound.ts, WORKING, remove=True)
 
 
 def _header(req, name: str) -> str:
@@ -198,11 +269,9 @@ def _delivery_key(body: dict) -> str:
     return f"trigger:{body['trigger_id']}" if body.get("trigger_id") else ""
 
 
-def _mentions_bot(text: str, bot_user_id: str) -> bool:
-    return bool(bot_user_id) and f"<@{bot_user_id}" in text
-
-
 def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
+    from bot.slack.listeners import register_all  # the listeners import this module's helpers
+
     settings = rt.settings
     app = AsyncApp(
         client=client or web_client(settings),
@@ -213,8 +282,17 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
         # Socket Mode requests are not signed; HTTP mode requests are checked (401 on a bad signature).
         request_verification_enabled=not settings.socket_mode,
     )
+    app.middleware(dedupe_middleware(rt))
+    register_all(app, rt)
 
-    @app.middleware
+    @app.error
+    async def on_error(error, body):
+        log.error("listener failed: event=%s error=%s", (body or {}).get("event_id"), error)
+
+    return app
+
+
+def dedupe_middleware(rt: Runtime):
     async def dedupe(req, body, next):  # noqa: A002 - Bolt passes `next` by name
         body = body if isinstance(body, dict) else {}
         kind = body.get("type") or ("command" if "command" in body else "other")
@@ -250,120 +328,4 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
                 return BoltResponse(status=200, body="")
         await next()
 
-    def allowed(channel: str) -> bool:
-        return not settings.allowed_channels or channel in settings.allowed_channels
-
-    async def bot_id(client) -> str:
-        if not rt.bot_user_id:
-            rt.bot_user_id = (await client.auth_test()).get("user_id", "")
-            rt.slack_ok = bool(rt.bot_user_id)
-        return rt.bot_user_id
-
-    @app.event("app_mention")
-    async def on_mention(event, body, client):
-        if not allowed(str(event.get("channel", ""))):
-            return
-        await bot_id(client)
-        await answer(rt, client, from_event(event, str(body.get("event_id", ""))))
-
-    @app.event("message")
-    async def on_message(event, body, client):
-        if event.get("subtype") not in ANSWERABLE_SUBTYPES or event.get("edited"):
-            return
-        if event.get("bot_id") and settings.ignore_other_bots:
-            return  # Bolt already drops our own messages; other bots are ignored unless configured
-        inbound = from_event(event, str(body.get("event_id", "")))
-        if not allowed(inbound.channel):
-            return
-        me = await bot_id(client)
-        if event.get("user") == me:
-            return
-        if inbound.is_dm:
-            await answer(rt, client, inbound)
-            return
-        if _mentions_bot(inbound.text, me):
-            return  # the app_mention event answers it
-        in_thread = bool(event.get("thread_ts")) and event.get("thread_ts") != event.get("ts")
-        if not in_thread or inbound.channel in settings.followup_optout:
-            return
-        try:
-            joined = bool(await rt.state.history(inbound.thread_key))
-        except StateError as exc:
-            rt.metrics.state_errors.inc()
-            log.error("state store failed: event=%s error=%s", inbound.event_id, exc)
-            return
-        if joined:
-            await answer(rt, client, inbound)
-
-    @app.shortcut(SHORTCUT_ID)
-    async def on_shortcut(ack, body, client):
-        await ack()
-        await bot_id(client)
-        await answer(rt, client, from_shortcut(body), delivery_key=_delivery_key(body))
-
-    @app.command(COMMAND)
-    async def on_command(ack, command, client):
-        await ack()
-        await bot_id(client)
-        inbound = Inbound(
-            text=str(command.get("text", "")),
-            channel=str(command.get("channel_id", "")),
-            ts="",
-            thread_ts="",
-            user=str(command.get("user_id", "")),
-        )
-        await answer(
-            rt,
-            client,
-            inbound,
-            ephemeral_user=inbound.user,
-            response_url=str(command.get("response_url", "")),
-            delivery_key=_delivery_key(command),
-        )
-
-    async def on_feedback(ack, body, action, client, helpful: bool):
-        await ack()
-        answer_id = str(action.get("value", ""))
-        channel = str((body.get("channel") or {}).get("id", ""))
-        user = str((body.get("user") or {}).get("id", ""))
-        rt.metrics.feedback.labels(value="helpful" if helpful else "not_helpful").inc()
-        try:
-            await rt.state.record(feedback_record(answer_id, helpful, channel))
-        except StateError as exc:
-            rt.metrics.state_errors.inc()
-            log.error("feedback not recorded: answer=%s error=%s", answer_id, exc)
-        try:
-            await client.chat_postEphemeral(channel=channel, user=user, text="Thanks, noted.")
-        except SlackApiError:
-            log.warning("feedback thanks not posted: answer=%s", answer_id)
-
-    @app.action(FEEDBACK_HELPFUL)
-    async def on_helpful(ack, body, action, client):
-        await on_feedback(ack, body, action, client, True)
-
-    @app.action(FEEDBACK_NOT_HELPFUL)
-    async def on_not_helpful(ack, body, action, client):
-        await on_feedback(ack, body, action, client, False)
-
-    @app.action(POST_ANSWER)
-    async def on_post(ack, body, action, client):
-        await ack()
-        channel = str((body.get("channel") or {}).get("id", ""))
-        try:
-            stored = await rt.state.get_answer(str(action.get("value", "")))
-        except StateError as exc:
-            rt.metrics.state_errors.inc()
-            log.error("stored answer not read: error=%s", exc)
-            stored = None
-        if stored is None:
-            user = str((body.get("user") or {}).get("id", ""))
-            await client.chat_postEphemeral(channel=channel, user=user, text="That answer has expired; ask again.")
-            return
-        key = _delivery_key(body) or f"post:{uuid.uuid4().hex}"
-        await rt.outbox.send(key, channel_item(channel, "", stored["payloads"]))
-
-    @app.error
-    async def on_error(error, body):
-        log.error("listener failed: event=%s error=%s", (body or {}).get("event_id"), error)
-
-    return app
+    return dedupe

@@ -9,6 +9,8 @@ from bot.render import BLOCK_LIMIT, TEXT_LIMIT, blocks_uncut, to_mrkdwn
 FEEDBACK_HELPFUL = "feedback_helpful"
 FEEDBACK_NOT_HELPFUL = "feedback_not_helpful"
 POST_ANSWER = "post_answer"
+STILL_STUCK = "still_stuck"
+RESOLVED = "resolved"
 
 
 def _button(action_id: str, value: str, text: str, **extra) -> dict:
@@ -21,15 +23,17 @@ def _button(action_id: str, value: str, text: str, **extra) -> dict:
     }
 
 
-def feedback_block(answer_id: str) -> dict:
-    return {
-        "type": "actions",
-        "block_id": f"feedback:{answer_id}",
-        "elements": [
-            _button(FEEDBACK_HELPFUL, answer_id, "Helpful"),
-            _button(FEEDBACK_NOT_HELPFUL, answer_id, "Not helpful"),
-        ],
-    }
+def feedback_block(answer_id: str, handoff: bool = False) -> dict:
+    """Helpful / Not helpful, and in a thread "Still stuck" (to a person, when a hand-off target is set) and
+    "Resolved"."""
+    elements = [
+        _button(FEEDBACK_HELPFUL, answer_id, "Helpful"),
+        _button(FEEDBACK_NOT_HELPFUL, answer_id, "Not helpful"),
+    ]
+    if handoff:
+        elements.append(_button(STILL_STUCK, answer_id, "Still stuck: ask a person", style="danger"))
+    elements.append(_button(RESOLVED, answer_id, "Resolved"))
+    return {"type": "actions", "block_id": f"feedback:{answer_id}", "elements": elements}
 
 
 def post_button(answer_id: str) -> dict:

@@ -241,7 +241,11 @@ class Outbox:
             else:
                 metadata = {"event_type": METADATA_TYPE, "event_payload": {"key": key, "part": part}}
                 kwargs: dict[str, Any] = {"thread_ts": item["thread_ts"]} if item.get("thread_ts") else {}
-                await self.client.chat_postMessage(channel=item["channel"], metadata=metadata, **kwargs, **payload)
+                # No link previews: a docs link under every answer would unfurl into a card longer than the answer.
+                previews = {"unfurl_links": False, "unfurl_media": False}
+                await self.client.chat_postMessage(
+                    channel=item["channel"], metadata=metadata, **previews, **kwargs, **payload
+                )
         except SlackApiError as exc:
             status = getattr(exc.response, "status_code", 200)
             error = str(exc.response.get("error", "")) if hasattr(exc.response, "get") else ""

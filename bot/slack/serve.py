@@ -144,6 +144,8 @@ def ops_routes(app: AsyncApp, rt: Runtime) -> list[web.RouteDef]:
     async def readyz(request: web.Request) -> web.Response:
         nonlocal last_auth_check
         checks = {"knowledge": bool(rt.triage.kb.entries), "state": await rt.state.ping(), "slack": rt.slack_ok}
+        if rt.socket_connected is not None:  # Socket Mode: events arrive only while the socket is up
+            checks["socket"] = bool(await rt.socket_connected())
         now = time.monotonic()
         # Anyone who can reach the port can GET this; they must not be able to make us call Slack per request.
         if not checks["slack"] and now - last_auth_check >= AUTH_CHECK_INTERVAL:
@@ -155,9 +157,6 @@ def ops_routes(app: AsyncApp, rt: Runtime) -> list[web.RouteDef]:
             except Exception as exc:  # readiness reports, never raises
                 log.warning("readiness: slack auth failed: %s", exc)
         return web.json_response(checks, status=200 if all(checks.values()) else 503)
-
-    async def metrics(request: web.Request) -> web.Response:
-        return web.Response(body=rt.metrics.render(), content_type="text/plain", charset="utf-8")
 
     async def reload(request: web.Request) -> web.Response:
         token = rt.settings.admin_token
@@ -172,7 +171,7 @@ def ops_routes(app: AsyncApp, rt: Runtime) -> list[web.RouteDef]:
     return [
         web.get("/healthz", healthz),
         web.get("/readyz", readyz),
-        web.get("/metrics", metrics),
+        web.get("/metrics", rt.metrics.aiohttp_handler()),
         web.post(RELOAD_PATH, reload),
     ]
 
@@ -272,8 +271,20 @@ def app_runner(web_app: web.Application, idle_timeout: float = IDLE_TIMEOUT) -> 
     return web.AppRunner(web_app, access_log=None, keepalive_timeout=idle_timeout, lingering_time=LINGER)
 
 
-def socket_handler(app: AsyncApp, settings: Settings) -> AsyncSocketModeHandler:
-    return AsyncSocketModeHandler(app, settings.app_token, web_client=app.client)
+async def apply_channel_modes(rt: Runtime) -> None:
+    """The modes of KRATOS_BOT_CHANNEL_MODES_FILE, written to the state store at each start (a channel the
+    file names is back to the file's mode after a restart; others keep what `/kratos config` set)."""
+    for channel, mode in (rt.settings.channel_modes or {}).items():
+        await rt.set_channel_mode(channel, None if mode == "mention" else mode)
+    if rt.settings.channel_modes:
+        log.info("channel modes from file: %s", rt.settings.channel_modes)
+
+
+def socket_handler(app: AsyncApp, settings: Settings, rt: Runtime | None = None) -> AsyncSocketModeHandler:
+    handler = AsyncSocketModeHandler(app, settings.app_token, web_client=app.client)
+    if rt is not None:
+        rt.socket_connected = handler.client.is_connected
+    return handler
 
 
 def sites(app: AsyncApp, rt: Runtime, settings: Settings) -> list[tuple[web.Application, int]]:
@@ -317,10 +328,11 @@ async def _serve(settings: Settings) -> None:
 
     loop.add_signal_handler(signal.SIGHUP, on_sighup)
     rt.outbox.start()  # replies left unposted by an earlier run go out once their lease has run out
+    await apply_channel_modes(rt)
     runners = await start_sites(app, rt, settings)
     handler = None
     if settings.socket_mode:
-        handler = socket_handler(app, settings)
+        handler = socket_handler(app, settings, rt)
         # Connecting retries for as long as Slack is unreachable; SIGTERM must still stop the pod then.
         connect = asyncio.create_task(handler.connect_async())
         stopping = asyncio.create_task(stop.wait())

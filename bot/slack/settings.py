@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import yaml
+
+from bot.engage import MODES
 from bot.feedback import default_feedback_path
 
 
@@ -40,10 +43,19 @@ class Settings:
     # Behind a proxy that pools connections, set it above the proxy's upstream keep-alive timeout.
     http_idle_timeout: int = 5
     redis_pool: int = 50  # Redis connections per process; a burst waits for a free one (2 s at most)
+    # "Still stuck" hand-offs: posted to this channel, mentioning this user group (either may be unset).
+    handoff_channel: str | None = None
+    handoff_group: str | None = None
+    channel_modes: dict | None = None  # channel id -> mode, from KRATOS_BOT_CHANNEL_MODES_FILE (applied at start)
+    admins: frozenset[str] = frozenset()  # user ids allowed to change channel modes besides workspace admins
 
     @property
     def socket_mode(self) -> bool:
         return self.app_token is not None
+
+    @property
+    def handoff(self) -> bool:
+        return bool(self.handoff_channel or self.handoff_group)
 
 
 def _channels(value: str) -> frozenset[str]:
@@ -80,6 +92,28 @@ def _count(env: Mapping[str, str], name: str, default: str) -> int:
     if not raw.isdigit() or int(raw) == 0:
         raise SettingsError(f"{name} must be a whole number above 0, not {raw!r}")
     return int(raw)
+
+
+def _channel_modes(env: Mapping[str, str]) -> dict | None:
+    name = "KRATOS_BOT_CHANNEL_MODES_FILE"
+    path = env.get(name)
+    if not path:
+        return None
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SettingsError(f"{name}: {path} cannot be read as YAML ({type(exc).__name__})") from None
+    channels = doc.get("channels") if isinstance(doc, dict) else None
+    if not isinstance(channels, dict) or any(mode not in MODES for mode in channels.values()):
+        raise SettingsError(f"{name}: {path} must hold `channels: {{<channel id>: {'|'.join(MODES)}}}`")
+    return {str(channel): str(mode) for channel, mode in channels.items()}
+
+
+def _id(env: Mapping[str, str], name: str, prefixes: str) -> str | None:
+    raw = env.get(name) or None
+    if raw is not None and (raw[0] not in prefixes or not raw.isalnum()):
+        raise SettingsError(f"{name} must be a Slack id starting with {' or '.join(prefixes)}, not {raw!r}")
+    return raw
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -131,4 +165,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         slack_timeout=_seconds(env, "KRATOS_BOT_SLACK_TIMEOUT", "10"),
         redis_pool=_count(env, "KRATOS_BOT_REDIS_POOL", "50"),
         http_idle_timeout=_seconds(env, "KRATOS_BOT_HTTP_IDLE_TIMEOUT", "5"),
+        handoff_channel=_id(env, "KRATOS_BOT_HANDOFF_CHANNEL", "CG"),
+        handoff_group=_id(env, "KRATOS_BOT_HANDOFF_GROUP", "S"),
+        channel_modes=_channel_modes(env),
+        admins=_channels(env.get("KRATOS_BOT_ADMINS", "")),
     )

@@ -1,0 +1,16 @@
+"""The message shortcut "Triage with kratos-bot": answers the message it was used on, in its thread."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.slack.app import SHORTCUT_ID, Runtime, _delivery_key, answer
+from bot.slack.inbound import from_shortcut
+
+
+def register(app: AsyncApp, rt: Runtime) -> None:
+    @app.shortcut(SHORTCUT_ID)
+    async def on_shortcut(ack, body, client):
+        await ack()
+        await rt.bot_id(client)
+        await answer(rt, client, from_shortcut(body), delivery_key=_delivery_key(body))
