@@ -40,6 +40,7 @@ THREAD_TTL = 7 * 24 * 3600
 EVENT_TTL = 3600
 ANSWER_TTL = 24 * 3600
 RETENTION = 90 * 24 * 3600
+FOREVER = 1e300  # SQLite `expires` of a value kept until deleted
 PRUNE_INTERVAL = 24 * 3600.0  # memory://: seconds between rewrites of the feedback file without old records
 MAX_MEMORY_ANSWERS = 1000
 MAX_RECORDS = 200_000
@@ -65,9 +66,13 @@ class State(Protocol):
 
     async def record(self, record: dict) -> None: ...
 
-    async def put_answer(self, answer_id: str, answer: dict, ttl: float = ANSWER_TTL) -> None: ...
+    async def put_answer(self, answer_id: str, answer: dict, ttl: float | None = ANSWER_TTL) -> None:
+        """Keep a value for `ttl` seconds (None: until deleted; Slack installations)."""
+        ...
 
     async def get_answer(self, answer_id: str) -> dict | None: ...
+
+    async def delete_answer(self, answer_id: str) -> None: ...
 
     async def records(self) -> list[dict]:
         """The records of the last `retention` seconds, oldest first."""
@@ -111,6 +116,7 @@ class MemoryState:
         self.answers: OrderedDict[str, tuple[float, dict]] = OrderedDict()
         self.outbox: dict[str, tuple[float, str, dict]] = {}  # key -> (due, owner, item)
         self.modes: dict[str, str] = {}
+        self.kept: dict[str, dict] = {}
         self._prune()
 
     def _prune(self) -> None:
@@ -144,12 +150,21 @@ class MemoryState:
         else:
             self.modes[channel] = mode
 
-    async def put_answer(self, answer_id: str, answer: dict, ttl: float = ANSWER_TTL) -> None:
+    async def put_answer(self, answer_id: str, answer: dict, ttl: float | None = ANSWER_TTL) -> None:
+        if ttl is None:
+            self.kept[answer_id] = answer  # outside the bounded cache: an installation must not be evicted
+            return
         self.answers[answer_id] = (time.monotonic() + ttl, answer)
         while len(self.answers) > MAX_MEMORY_ANSWERS:
             self.answers.popitem(last=False)
 
+    async def delete_answer(self, answer_id: str) -> None:
+        self.answers.pop(answer_id, None)
+        self.kept.pop(answer_id, None)
+
     async def get_answer(self, answer_id: str) -> dict | None:
+        if answer_id in self.kept:
+            return self.kept[answer_id]
         expires, answer = self.answers.get(answer_id, (0.0, None))
         return answer if expires > time.monotonic() else None
 
@@ -355,8 +370,8 @@ class SqliteState:
         else:
             await self._run(self._db.execute, "INSERT OR REPLACE INTO channel_modes VALUES (?, ?)", (channel, mode))
 
-    def _put_answer(self, answer_id: str, answer: dict, ttl: float) -> None:
-        row = (answer_id, time.time() + ttl, json.dumps(answer))
+    def _put_answer(self, answer_id: str, answer: dict, ttl: float | None) -> None:
+        row = (answer_id, FOREVER if ttl is None else time.time() + ttl, json.dumps(answer))
         self._db.execute("INSERT OR REPLACE INTO stored VALUES (?, ?, ?)", row)
         self._sweep()
 
@@ -366,8 +381,11 @@ class SqliteState:
         ).fetchone()
         return json.loads(row[0]) if row else None
 
-    async def put_answer(self, answer_id: str, answer: dict, ttl: float = ANSWER_TTL) -> None:
+    async def put_answer(self, answer_id: str, answer: dict, ttl: float | None = ANSWER_TTL) -> None:
         await self._run(self._tx, self._put_answer, answer_id, answer, ttl)
+
+    async def delete_answer(self, answer_id: str) -> None:
+        await self._run(self._db.execute, "DELETE FROM stored WHERE id = ?", (answer_id,))
 
     async def get_answer(self, answer_id: str) -> dict | None:
         return await self._run(self._get_answer, answer_id)
@@ -547,9 +565,12 @@ class RedisState:
         key = f"{self.PREFIX}channel_modes"
         await self._do(self.redis.hdel(key, channel) if mode is None else self.redis.hset(key, channel, mode))
 
-    async def put_answer(self, answer_id: str, answer: dict, ttl: float = ANSWER_TTL) -> None:
-        ms = max(1, int(ttl * 1000))
+    async def put_answer(self, answer_id: str, answer: dict, ttl: float | None = ANSWER_TTL) -> None:
+        ms = None if ttl is None else max(1, int(ttl * 1000))
         await self._do(self.redis.set(f"{self.PREFIX}answer:{answer_id}", json.dumps(answer), px=ms))
+
+    async def delete_answer(self, answer_id: str) -> None:
+        await self._do(self.redis.delete(f"{self.PREFIX}answer:{answer_id}"))
 
     async def get_answer(self, answer_id: str) -> dict | None:
         raw = await self._do(self.redis.get(f"{self.PREFIX}answer:{answer_id}"))

@@ -68,6 +68,11 @@ def test_backend_contract(kb, state_url, tmp_path):
             assert await state.get_answer("other") is None
             await state.put_answer("short", {"x": 1}, ttl=0.2)
             assert await state.get_answer("short") == {"x": 1}
+            await state.put_answer("install", {"token": "t"}, ttl=None)
+            await asyncio.sleep(0.3)
+            assert await state.get_answer("short") is None and await state.get_answer("install") == {"token": "t"}
+            await state.delete_answer("install")
+            assert await state.get_answer("install") is None
             assert await state.channel_modes() == {}
             await state.set_channel_mode("C1", "auto")
             await state.set_channel_mode("C2", "all")
