@@ -142,6 +142,12 @@ class FakeSlack:
         self.reactions: dict[tuple[str, str], list[str]] = {}  # (channel, ts) -> reaction names, in order added
         self.views: dict[str, dict[str, Any]] = {}  # user id -> the App Home view published for them
         self.admins: set[str] = set()  # users.info answers is_admin for these
+        # OAuth install: code -> (team id, team name, bot user id); issued bot tokens -> (team id, bot user id)
+        self.install_codes: dict[str, tuple[str, str, str]] = {}
+        self.tokens: dict[str, tuple[str, str]] = {}
+        self.revoked: set[str] = set()
+        self.token_lifetime: int | None = None  # seconds; set: tokens rotate (refresh_token, expires_in)
+        self._refresh: dict[str, tuple[str, str, str]] = {}
 
         self._posts: list[dict[str, Any]] = []
         self._ephemerals: list[dict[str, Any]] = []
@@ -153,6 +159,7 @@ class FakeSlack:
         self._ts_base = int(time.time())
         self._ts_seq = 0
         self._response_seq = 0
+        self._current_token = ""
         self._handlers: dict[str, Handler] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -166,6 +173,7 @@ class FakeSlack:
             "reactions.remove": self._reactions_remove,
             "views.publish": self._views_publish,
             "users.info": self._users_info,
+            "oauth.v2.access": self._oauth_v2_access,
         }
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -465,8 +473,15 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": "unknown_method", "req_method": method})
 
         token = _bearer(headers)
+        if method == "oauth.v2.access":  # authenticated by the app's client id and secret, not a token
+            basic = headers.get("Authorization", "").startswith("Basic")
+            if not (params.get("client_id") or basic):
+                return web.json_response({"ok": False, "error": "invalid_client_id"})
+            result = self._oauth_v2_access(params)
+            return web.json_response(result if "error" in result else {"ok": True, **result})
         if token is None:
             return web.json_response({"ok": False, "error": "not_authed"})
+        self._current_token = token
         auth_error = self._check_token(method, token)
         if auth_error is not None:
             return web.json_response({"ok": False, "error": auth_error})
@@ -532,15 +547,42 @@ class FakeSlack:
     # ------------------------------------------------------------------ Web API methods
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        team_id, user_id = self.tokens.get(self._current_token, (self.team_id, self.bot_user_id))
         return {
             "url": "https://fake.slack.com/",
             "team": self.team,
             "user": self.user,
-            "team_id": self.team_id,
-            "user_id": self.bot_user_id,
-            "bot_id": self.bot_id,
+            "team_id": team_id,
+            "user_id": user_id,
+            "bot_id": self.bot_id if team_id == self.team_id else f"B{team_id}",
             "is_enterprise_install": False,
         }
+
+    def _issue(self, team_id: str, name: str, bot_user_id: str) -> dict[str, Any]:
+        self._ts_seq += 1
+        token = f"xoxb-{team_id}-{self._ts_seq}"
+        self.tokens[token] = (team_id, bot_user_id)
+        out: dict[str, Any] = {
+            "access_token": token, "token_type": "bot", "scope": self.scopes, "bot_user_id": bot_user_id,
+            "app_id": self.app_id, "team": {"id": team_id, "name": name}, "enterprise": None,
+            "is_enterprise_install": False, "authed_user": {"id": "U0001"},
+        }
+        if self.token_lifetime is not None:
+            refresh = f"xoxe-1-{team_id}-{self._ts_seq}"
+            self._refresh[refresh] = (team_id, name, bot_user_id)
+            out.update(refresh_token=refresh, expires_in=self.token_lifetime)
+        return out
+
+    def _oauth_v2_access(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Code exchange at install, and (grant_type=refresh_token) token rotation: the old token stops working."""
+        if params.get("grant_type") == "refresh_token":
+            team = self._refresh.pop(str(params.get("refresh_token")), None)
+            if team is None:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            self.revoked.update(t for t, (tid, _) in self.tokens.items() if tid == team[0])
+            return self._issue(*team)
+        install = self.install_codes.pop(str(params.get("code")), None)
+        return self._issue(*install) if install else {"ok": False, "error": "invalid_code"}
 
     def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = params.get("channel")
@@ -659,6 +701,8 @@ class FakeSlack:
             if not token.startswith("xapp-"):
                 return "not_allowed_token_type"
             return None if self.app_token in (None, token) else "invalid_auth"
+        if token in self.revoked:
+            return "token_expired"
         if token.startswith("xapp-"):
             return "not_allowed_token_type"
         if token.startswith("xoxp-"):

@@ -651,3 +651,16 @@ def test_slack_manifest_matches_what_the_code_listens_to():
     assert {"app_mention", "message.channels", "message.im", "app_home_opened"} <= events
     assert features["app_home"]["home_tab_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True  # the feedback and "Post to channel" buttons
+
+
+def test_manifests_ask_for_the_scopes_the_oauth_install_requests():
+    import yaml
+
+    from bot.slack.install import SCOPES
+
+    for name in ("slack-app-manifest.yaml", "slack-app-manifest-oauth.yaml"):
+        manifest = yaml.safe_load((Path(__file__).parent.parent / "deploy" / name).read_text())
+        assert set(manifest["oauth_config"]["scopes"]["bot"]) == set(SCOPES), name
+    oauth = yaml.safe_load((Path(__file__).parent.parent / "deploy" / "slack-app-manifest-oauth.yaml").read_text())
+    assert oauth["settings"]["token_rotation_enabled"] is True and oauth["settings"]["socket_mode_enabled"] is False
+    assert oauth["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")

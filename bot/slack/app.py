@@ -32,6 +32,7 @@ from bot.metrics import Metrics, retry_reason
 from bot.pipeline import Triage
 from bot.slack.files import file_texts
 from bot.slack.inbound import Inbound
+from bot.slack.install import StateInstallationStore, oauth_settings
 from bot.slack.messages import feedback_block, messages, post_button
 from bot.slack.outbox import Outbox, channel_item, ephemeral_item
 from bot.slack.settings import Settings
@@ -66,7 +67,14 @@ class Runtime:
         # Its own client: the outbox honours Retry-After itself, by rescheduling, instead of sleeping in the
         # call. The lease covers one attempt: a timeout per call, and the client's bounded retries.
         client = web_client(self.settings, rate_limit_retries=0)
-        self.outbox = Outbox(self.state, self.metrics, client, lease=6 * self.settings.slack_timeout + 30)
+        self.installs = StateInstallationStore(self.state) if self.settings.oauth else None
+        self.outbox = Outbox(
+            self.state,
+            self.metrics,
+            client,
+            lease=6 * self.settings.slack_timeout + 30,
+            token_for=self.bot_token if self.installs is not None else None,
+        )
         self.answering = asyncio.Semaphore(ANSWERS_AT_ONCE)
 
     def reload(self, directory: Path | None = None) -> bool:
@@ -81,6 +89,12 @@ class Runtime:
         self.metrics.reloads.labels(result="ok").inc()
         log.info("knowledge reloaded: %d entries", len(fresh.kb.entries))
         return True
+
+    async def bot_token(self, team: str) -> str | None:
+        """The bot token of a workspace the app is installed in (OAuth mode), as the last rotation saved it."""
+        assert self.installs is not None
+        bot = await self.installs.async_find_bot(enterprise_id=None, team_id=team)
+        return bot.bot_token if bot is not None else None
 
     async def channel_mode(self, channel: str) -> str:
         """The channel's mode (bot/engage.py), from a copy of the state store's table at most MODES_FRESH old."""
@@ -151,16 +165,18 @@ async def answer(
     ephemeral_user: str = "",
     response_url: str = "",
     delivery_key: str = "",
+    me: str = "",
 ) -> None:
     """Triage one message and hand the reply to the outbox: in its thread, or ephemerally (through the
     command's `response_url` when there is one), unless bot/engage.py says to stay quiet (`where`: how the
     message reached the bot; `mode`: the channel's). `context`: earlier messages of the thread, read before
     the message itself (a late mention). `delivery_key` names the reply so that one event or command never
-    gets two (default: the event id). Never raises."""
+    gets two (default: the event id). `me`: the bot's user id in the message's workspace. Never raises."""
     started = time.perf_counter()
     working = False
+    me = me or rt.bot_user_id  # the bot's user id in this message's workspace
     try:
-        verdict = engage.before_triage(inbound.text, where, rt.bot_user_id)
+        verdict = engage.before_triage(inbound.text, where, me)
         if verdict.act != "answer":
             rt.metrics.silenced.labels(reason=verdict.act).inc()
             if verdict.act == "react":
@@ -171,7 +187,7 @@ async def answer(
             await react(rt, client, inbound.channel, inbound.ts, WORKING)
         text = "\n\n".join(part for part in (context, inbound.text) if part)
         if inbound.files:
-            extra = await file_texts(inbound.files, rt.settings.bot_token, client)
+            extra = await file_texts(inbound.files, client.token or rt.settings.bot_token or "", client)
             text = "\n".join([text, *extra])
         key = inbound.thread_key if inbound.thread_ts else ""
         # Under a burst, answers wait here rather than all being worked on at once: the event loop then stays
@@ -180,7 +196,7 @@ async def answer(
         async with rt.answering:
             history = await _state_step(rt, "history", inbound, rt.state.history(key), ()) if key else ()
             # In a worker thread: a 1 MB paste takes a quarter second, and the event loop must keep acking.
-            reply, turn = await asyncio.to_thread(rt.triage.triage, text, history, rt.bot_user_id)
+            reply, turn = await asyncio.to_thread(rt.triage.triage, text, history, me)
             rt.metrics.observe_stages(reply.meta.get("timings", {}))
             verdict = engage.after_triage(reply, where, mode, text=inbound.text)
             # A thread the bot stays out of must not become one it has joined; one it is in keeps every turn.
@@ -205,9 +221,9 @@ async def answer(
                 log.error("answer not stored for Post to channel: error=%s", exc)
         if ephemeral_user:
             # The command's response_url works in any channel, also ones the bot has not joined.
-            item = ephemeral_item(inbound.channel, ephemeral_user, payloads, response_url)
+            item = ephemeral_item(inbound.channel, ephemeral_user, payloads, response_url, team=inbound.team)
         else:
-            item = channel_item(inbound.channel, inbound.thread_ts, payloads, inbound.event_id)
+            item = channel_item(inbound.channel, inbound.thread_ts, payloads, inbound.event_id, team=inbound.team)
         posted = await rt.outbox.send(delivery_key or inbound.event_id or f"answer:{answer_id}", item)
         record = answer_record(answer_id, entries, reply.confidence, inbound.channel)
         await _state_step(rt, "record", inbound, rt.state.record(record))
@@ -273,9 +289,18 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
     from bot.slack.listeners import register_all  # the listeners import this module's helpers
 
     settings = rt.settings
+    # Several workspaces: Bolt finds each request's bot token in the installation store and rotates it.
+    client = client or web_client(settings)
+    oauth = (
+        {"oauth_settings": oauth_settings(settings.client_id, settings.client_secret, rt.state, client,
+                                          settings.token_rotation_minutes)}
+        if settings.oauth
+        else {}
+    )
     app = AsyncApp(
-        client=client or web_client(settings),
+        client=client,
         signing_secret=settings.signing_secret,
+        **oauth,
         # Bolt's loggers copy their level from this one (from the root logger without it), and at INFO or
         # DEBUG they print whole request bodies: bad signatures, unhandled requests, listener arguments.
         logger=bolt_logger(),

@@ -18,6 +18,7 @@ class Inbound:
     event_id: str = ""
     channel_type: str = ""
     files: tuple[dict, ...] = field(default=())
+    team: str = ""  # the workspace: whose bot token answers (several workspaces, bot/slack/install.py)
 
     @property
     def thread_key(self) -> str:
@@ -28,7 +29,7 @@ class Inbound:
         return self.channel_type == "im"
 
 
-def from_event(event: dict, event_id: str = "") -> Inbound:
+def from_event(event: dict, event_id: str = "", team: str = "") -> Inbound:
     ts = str(event.get("ts", ""))
     return Inbound(
         text=str(event.get("text") or ""),
@@ -39,6 +40,7 @@ def from_event(event: dict, event_id: str = "") -> Inbound:
         event_id=event_id,
         channel_type=str(event.get("channel_type", "")),
         files=tuple(f for f in event.get("files") or [] if isinstance(f, dict)),
+        team=team,
     )
 
 
@@ -52,4 +54,5 @@ def from_shortcut(body: dict) -> Inbound:
         thread_ts=str(message.get("thread_ts") or ts),
         user=str((body.get("user") or {}).get("id", "")),
         files=tuple(f for f in message.get("files") or [] if isinstance(f, dict)),
+        team=str((body.get("team") or {}).get("id", "")),
     )

@@ -25,6 +25,7 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -63,13 +64,19 @@ class _GiveUp(Exception):
     pass
 
 
-def channel_item(channel: str, thread_ts: str, payloads: list[dict], event_id: str = "") -> dict:
-    return {"via": "chat", "channel": channel, "thread_ts": thread_ts, "payloads": payloads, "event_id": event_id}
+def channel_item(channel: str, thread_ts: str, payloads: list[dict], event_id: str = "", team: str = "") -> dict:
+    # `team`: whose bot token posts it, when the app is installed in several workspaces (bot/slack/install.py).
+    return {
+        "via": "chat", "channel": channel, "thread_ts": thread_ts, "payloads": payloads, "event_id": event_id,
+        "team": team,
+    }
 
 
-def ephemeral_item(channel: str, user: str, payloads: list[dict], response_url: str = "") -> dict:
+def ephemeral_item(channel: str, user: str, payloads: list[dict], response_url: str = "", team: str = "") -> dict:
     via = "respond" if response_url else "ephemeral"
-    return {"via": via, "channel": channel, "user": user, "response_url": response_url, "payloads": payloads}
+    return {
+        "via": via, "channel": channel, "user": user, "response_url": response_url, "payloads": payloads, "team": team,
+    }
 
 
 class Outbox:
@@ -82,10 +89,12 @@ class Outbox:
         lease: float = 120.0,
         max_age: float = MAX_AGE,
         poll: float = POLL,
+        token_for: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> None:
         self.state = state
         self.metrics = metrics
         self.client = client
+        self.token_for = token_for  # several workspaces: the bot token of an item's team (None: uninstalled)
         self.lease = lease  # longer than one delivery attempt can take (timeouts times the client's retries)
         self.max_age = max_age
         self.poll = poll
@@ -231,8 +240,20 @@ class Outbox:
             asyncio.get_running_loop().call_later(delay, self._wake.set)
         return False
 
+    async def _auth(self, item: dict) -> dict:
+        """The `token` argument of an item's API calls: the client's own token unless the app serves several
+        workspaces."""
+        if self.token_for is None or not item.get("team"):
+            return {}
+        token = await self.token_for(item["team"])
+        if token is None:
+            raise _GiveUp("not_installed")
+        return {"token": token}
+
     async def _post(self, key: str, item: dict, part: int) -> None:
         payload = dict(item["payloads"][part])
+        if item["via"] != "respond":  # a response_url needs no token, and must never receive one
+            payload.update(await self._auth(item))
         try:
             if item["via"] == "respond":
                 await self._respond(item["response_url"], payload)
@@ -273,15 +294,17 @@ class Outbox:
         if item["via"] != "chat":
             return False
         try:
+            auth = await self._auth(item)
             if item.get("thread_ts"):
                 resp = await self.client.conversations_replies(
-                    channel=item["channel"], ts=item["thread_ts"], include_all_metadata=True, limit=200
+                    channel=item["channel"], ts=item["thread_ts"], include_all_metadata=True, limit=200, **auth
                 )
             else:
                 resp = await self.client.conversations_history(
-                    channel=item["channel"], oldest=str(item["created"] - 60), include_all_metadata=True, limit=200
+                    channel=item["channel"], oldest=str(item["created"] - 60), include_all_metadata=True, limit=200,
+                    **auth,
                 )
-        except (SlackApiError, aiohttp.ClientError, OSError) as exc:
+        except (SlackApiError, aiohttp.ClientError, OSError, _GiveUp) as exc:
             log.warning("could not look for an earlier post, posting again: key=%s error=%s", key, exc)
             return False
         for message in resp.get("messages") or []:

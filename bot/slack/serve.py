@@ -144,6 +144,8 @@ def ops_routes(app: AsyncApp, rt: Runtime) -> list[web.RouteDef]:
     async def readyz(request: web.Request) -> web.Response:
         nonlocal last_auth_check
         checks = {"knowledge": bool(rt.triage.kb.entries), "state": await rt.state.ping(), "slack": rt.slack_ok}
+        if rt.settings.oauth:
+            del checks["slack"]  # no one token to check: each workspace's is checked when its requests arrive
         if rt.socket_connected is not None:  # Socket Mode: events arrive only while the socket is up
             checks["socket"] = bool(await rt.socket_connected())
         now = time.monotonic()
@@ -229,6 +231,23 @@ def events_route(app: AsyncApp, rt: Runtime, refusals: Refusals, body_timeout: f
     return web.post(EVENTS_PATH, events)
 
 
+def oauth_routes(app: AsyncApp) -> list[web.RouteDef]:
+    """OAuth install (several workspaces): the "Add to Slack" start and Slack's redirect back. Both are GETs
+    from a person's browser, not signed by Slack; the flow checks its own `state` value."""
+    flow = app.oauth_flow
+
+    def bolt_request(request: web.Request) -> AsyncBoltRequest:
+        return AsyncBoltRequest(body="", query=request.query_string, headers=request.headers)
+
+    async def install(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await flow.handle_installation(bolt_request(request)))
+
+    async def callback(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await flow.handle_callback(bolt_request(request)))
+
+    return [web.get(flow.install_path, install), web.get(flow.redirect_uri_path, callback)]
+
+
 def http_app(
     app: AsyncApp,
     rt: Runtime,
@@ -247,6 +266,8 @@ def http_app(
     if with_events:
         refusals = Refusals(rt.metrics, refusal_interval)
         routes.append(events_route(app, rt, refusals, body_timeout))
+        if app.oauth_flow is not None:
+            routes += oauth_routes(app)
 
         async def summaries(_: web.Application) -> AsyncIterator[None]:
             async def every_interval() -> None:

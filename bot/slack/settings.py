@@ -21,7 +21,7 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    bot_token: str
+    bot_token: str | None  # None: installed into workspaces with OAuth (client_id, client_secret)
     app_token: str | None  # set: Socket Mode; unset: HTTP mode on PORT
     signing_secret: str | None
     api_url: str | None  # Web API base URL (default Slack's); tests and proxies point it elsewhere
@@ -48,10 +48,18 @@ class Settings:
     handoff_group: str | None = None
     channel_modes: dict | None = None  # channel id -> mode, from KRATOS_BOT_CHANNEL_MODES_FILE (applied at start)
     admins: frozenset[str] = frozenset()  # user ids allowed to change channel modes besides workspace admins
+    # OAuth install into several workspaces (HTTP mode): /slack/install and /slack/oauth_redirect
+    client_id: str | None = None
+    client_secret: str | None = None
+    token_rotation_minutes: int = 120  # refresh a rotating bot token this long before it expires
 
     @property
     def socket_mode(self) -> bool:
         return self.app_token is not None
+
+    @property
+    def oauth(self) -> bool:
+        return self.client_id is not None
 
     @property
     def handoff(self) -> bool:
@@ -118,12 +126,17 @@ def _id(env: Mapping[str, str], name: str, prefixes: str) -> str | None:
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
-    bot_token = env.get("SLACK_BOT_TOKEN", "")
-    if not bot_token:
-        raise SettingsError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
-    if not bot_token.startswith("xoxb-"):
+    client_id, client_secret = env.get("SLACK_CLIENT_ID") or None, env.get("SLACK_CLIENT_SECRET") or None
+    if (client_id is None) != (client_secret is None):
+        raise SettingsError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together (OAuth install); set both or neither")
+    bot_token = env.get("SLACK_BOT_TOKEN") or None
+    if bot_token is None and client_id is None:
+        raise SettingsError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…; or SLACK_CLIENT_ID for OAuth install)")
+    if bot_token is not None and not bot_token.startswith("xoxb-"):
         raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
     app_token = env.get("SLACK_APP_TOKEN") or None
+    if client_id is not None and app_token is not None:
+        raise SettingsError("SLACK_CLIENT_ID (OAuth install) needs HTTP mode: unset SLACK_APP_TOKEN")
     if app_token is not None and not app_token.startswith("xapp-"):
         raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting with xapp- (or unset for HTTP mode)")
     signing_secret = env.get("SLACK_SIGNING_SECRET") or None
@@ -169,4 +182,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         handoff_group=_id(env, "KRATOS_BOT_HANDOFF_GROUP", "S"),
         channel_modes=_channel_modes(env),
         admins=_channels(env.get("KRATOS_BOT_ADMINS", "")),
+        client_id=client_id,
+        client_secret=client_secret,
+        token_rotation_minutes=_count(env, "KRATOS_BOT_TOKEN_ROTATION_MINUTES", "120"),
     )

@@ -21,6 +21,10 @@ HANDED_OFF = "sos"
 RESOLVED_MARK = "white_check_mark"
 
 
+def _team(body: dict) -> str:
+    return str((body.get("team") or {}).get("id", ""))
+
+
 def _where(body: dict) -> tuple[str, str, str, str]:
     """(channel, user, the bot message's ts, its thread's ts) of a button click."""
     message = body.get("message") or {}
@@ -77,7 +81,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             await _tell(client, channel, user, "That answer has expired; ask again.")
             return
         key = _delivery_key(body) or f"post:{uuid.uuid4().hex}"
-        await rt.outbox.send(key, channel_item(channel, "", stored["payloads"]))
+        await rt.outbox.send(key, channel_item(channel, "", stored["payloads"], team=_team(body)))
 
     @app.action(STILL_STUCK)
     async def on_still_stuck(ack, body, action, client):
@@ -104,11 +108,15 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         }
         text = handoff_text(s, user, settings.handoff_group or "")
         if settings.handoff_channel:
-            await rt.outbox.send(f"handoff:{answer_id}", channel_item(settings.handoff_channel, "", [{"text": text}]))
+            team = _team(body)
+            summary_item = channel_item(settings.handoff_channel, "", [{"text": text}], team=team)
+            await rt.outbox.send(f"handoff:{answer_id}", summary_item)
             note = f"Handed over to the team in <#{settings.handoff_channel}>; a person will follow up here."
-            await rt.outbox.send(f"handoff-note:{answer_id}", channel_item(channel, thread_ts, [{"text": note}]))
+            note_item = channel_item(channel, thread_ts, [{"text": note}], team=team)
+            await rt.outbox.send(f"handoff-note:{answer_id}", note_item)
         else:  # only a group: the summary goes into the thread, with the group mentioned
-            await rt.outbox.send(f"handoff:{answer_id}", channel_item(channel, thread_ts, [{"text": text}]))
+            thread_item = channel_item(channel, thread_ts, [{"text": text}], team=_team(body))
+            await rt.outbox.send(f"handoff:{answer_id}", thread_item)
         await react(rt, client, channel, bot_ts, HANDED_OFF)
         entries = list(s.get("entries") or [])
         rt.metrics.handoffs.labels(entry=(entries or [NONE])[0]).inc()

@@ -13,6 +13,7 @@ from bot.engage import MODES
 from bot.slack.app import COMMAND, Runtime, _delivery_key, answer
 from bot.slack.home import HELP, MODE_MEANING
 from bot.slack.inbound import Inbound
+from bot.slack.listeners.events import bot_user
 from bot.state import StateError
 
 log = logging.getLogger("kratos_bot.slack")
@@ -50,7 +51,7 @@ async def configure(rt: Runtime, client, command: dict, mode: str | None, channe
 
 def register(app: AsyncApp, rt: Runtime) -> None:
     @app.command(COMMAND)
-    async def on_command(ack, command, client, respond):
+    async def on_command(ack, command, client, respond, context):
         await ack()
         text = str(command.get("text", "")).strip()
         if text.lower() in ("", "help"):
@@ -66,13 +67,14 @@ def register(app: AsyncApp, rt: Runtime) -> None:
                 reply = "The bot's state store is unavailable; try again in a minute."
             await respond(text=reply, response_type="ephemeral")
             return
-        await rt.bot_id(client)
+        me = await bot_user(rt, client, context)
         inbound = Inbound(
             text=text,
             channel=str(command.get("channel_id", "")),
             ts="",
             thread_ts="",
             user=str(command.get("user_id", "")),
+            team=str(command.get("team_id", "")),
         )
         await answer(
             rt,
@@ -81,4 +83,5 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             ephemeral_user=inbound.user,
             response_url=str(command.get("response_url", "")),
             delivery_key=_delivery_key(command),
+            me=me,
         )

@@ -20,6 +20,11 @@ THREAD_READ = 50  # messages of a thread read when the bot is mentioned in it la
 CONTEXT_MAX = 40_000  # characters of those messages passed on with the mention
 
 
+async def bot_user(rt: Runtime, client, context) -> str:
+    """The bot's user id in this workspace: Bolt's authorize found it (one per workspace with OAuth)."""
+    return (context or {}).get("bot_user_id") or await rt.bot_id(client)
+
+
 def _mentions_bot(text: str, bot_user_id: str) -> bool:
     return bool(bot_user_id) and f"<@{bot_user_id}" in text
 
@@ -71,42 +76,42 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     settings = rt.settings
 
     @app.event("app_mention")
-    async def on_mention(event, body, client):
+    async def on_mention(event, body, client, context):
         if not rt.allowed(str(event.get("channel", ""))):
             return
         if event.get("bot_id") and settings.ignore_other_bots:
             return  # another bot mentioning us (a relay, a digest) is not a person asking
-        me = await rt.bot_id(client)
-        inbound = from_event(event, str(body.get("event_id", "")))
+        me = await bot_user(rt, client, context)
+        inbound = from_event(event, str(body.get("event_id", "")), str(body.get("team_id", "")))
         context = ""
         if _in_thread(event) and not await _joined(rt, inbound):
             context = await thread_context(rt, client, inbound, me)
-        await answer(rt, client, inbound, context=context)
+        await answer(rt, client, inbound, context=context, me=me)
 
     @app.event("message")
-    async def on_message(event, body, client):
+    async def on_message(event, body, client, context):
         if event.get("subtype") not in ANSWERABLE_SUBTYPES or event.get("edited"):
             return
         if event.get("bot_id") and settings.ignore_other_bots:
             return  # Bolt already drops our own messages; other bots are ignored unless configured
-        inbound = from_event(event, str(body.get("event_id", "")))
+        inbound = from_event(event, str(body.get("event_id", "")), str(body.get("team_id", "")))
         if not rt.allowed(inbound.channel):
             return
-        me = await rt.bot_id(client)
+        me = await bot_user(rt, client, context)
         if event.get("user") == me:
             return
         if inbound.is_dm:
-            await answer(rt, client, inbound)
+            await answer(rt, client, inbound, me=me)
             return
         if _mentions_bot(inbound.text, me):
             return  # the app_mention event answers it (also when it comes with a file share)
         if _in_thread(event):
             if inbound.channel not in settings.followup_optout and await _joined(rt, inbound):
-                await answer(rt, client, inbound, where=engage.FOLLOWUP)
+                await answer(rt, client, inbound, where=engage.FOLLOWUP, me=me)
             return
         mode = await rt.channel_mode(inbound.channel)
         if mode != "mention":
-            await answer(rt, client, inbound, where=engage.CHANNEL, mode=mode)
+            await answer(rt, client, inbound, where=engage.CHANNEL, mode=mode, me=me)
 
     @app.event("app_home_opened")
     async def on_home(event, client):
