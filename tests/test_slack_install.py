@@ -15,6 +15,7 @@ from bot.pipeline import Triage
 from bot.slack.serve import create, http_app
 from bot.slack.settings import SettingsError, load_settings
 from tests.fakeslack import FakeSlack
+from tests.redis_server import redis_server
 from tests.test_operations import SECRET, deliver, run
 from tests.test_slack_app import mention
 
@@ -61,10 +62,17 @@ def test_oauth_mode_needs_both_client_values_and_http_mode():
     assert load_settings({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "x", "SLACK_SIGNING_SECRET": "s"}).oauth
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "redis"])
 def test_install_into_two_workspaces_and_rotate_their_tokens(kb, tmp_path, backend):
-    state_url = "memory://" if backend == "memory" else f"sqlite://{tmp_path}/state.db"
+    with contextlib.ExitStack() as stack:
+        if backend == "redis":
+            state_url, _ = stack.enter_context(redis_server(tmp_path))
+        else:
+            state_url = "memory://" if backend == "memory" else f"sqlite://{tmp_path}/state.db"
+        _install_and_rotate(kb, tmp_path, state_url)
 
+
+def _install_and_rotate(kb, tmp_path, state_url: str) -> None:
     async def scenario():
         async with FakeSlack() as fake, oauth_bot(fake, kb, tmp_path, state_url) as (base, rt), \
                 aiohttp.ClientSession() as http:
