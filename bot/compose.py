@@ -80,7 +80,7 @@ def _ui_quote(entry: Entry, kb: KnowledgeBase) -> str:
 
 
 MAX_HISTORY = 3  # the user's release known: what it lacks, up to three items
-MAX_HISTORY_UNKNOWN = 2  # release unknown: the first release that has the feature
+MAX_HISTORY_UNKNOWN = 2  # release unknown: the first two items, as authored (the key change first)
 
 
 def first_sentences(text: str, n: int) -> str:

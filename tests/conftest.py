@@ -31,3 +31,14 @@ def _no_proxy(monkeypatch):
     # request of the fake-Slack tests on 127.0.0.1.
     for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
         monkeypatch.delenv(name, raising=False)
+
+
+async def loopback(web_app):
+    """Serve an aiohttp application on a free 127.0.0.1 port: (runner, base URL). The caller cleans up."""
+    from aiohttp import web
+
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"

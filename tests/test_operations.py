@@ -11,13 +11,12 @@ from pathlib import Path
 
 import aiohttp
 import yaml
-from aiohttp import web
 
 from bot.kb.loader import load_knowledge
 from bot.pipeline import Triage
 from bot.slack.serve import create, http_app
 from bot.slack.settings import load_settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, loopback
 from tests.fakeslack import FakeSlack
 from tests.redis_server import redis_server
 from tests.test_slack_app import SEED_TURN, event, mention
@@ -35,11 +34,7 @@ async def http_bot(fake: FakeSlack, state_url: str, tmp_path: Path, kb=None, **e
                               "KRATOS_BOT_ADMIN_TOKEN": ADMIN,
                               "KRATOS_BOT_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl"), **env})
     app, rt = create(settings, Triage(kb or load_knowledge()))
-    runner = web.AppRunner(http_app(app, rt))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    runner, base = await loopback(http_app(app, rt))
     try:
         yield f"{base}/slack/events", base, rt
     finally:

@@ -16,6 +16,7 @@ from bot.feedback import stats
 from bot.pipeline import Triage
 from bot.slack.serve import create, ops_routes, socket_handler
 from bot.slack.settings import load_settings
+from tests.conftest import loopback
 from tests.fakeslack import FakeSlack
 from tests.test_slack_app import APP_TOKEN, BOT_TOKEN, event, mention, run
 
@@ -224,20 +225,16 @@ def test_readyz_reports_the_socket(kb, tmp_path):
         async with bot(kb, tmp_path) as (fake, rt, app):
             web_app = web.Application()
             web_app.add_routes(ops_routes(app, rt))
-            runner = web.AppRunner(web_app)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = site._server.sockets[0].getsockname()[1]
+            runner, base = await loopback(web_app)
             try:
                 async with aiohttp.ClientSession() as http:
-                    async with http.get(f"http://127.0.0.1:{port}/readyz") as resp:
+                    async with http.get(f"{base}/readyz") as resp:
                         assert (await resp.json())["socket"] is True
                     # Slack drops the socket and refuses new ones for a while: not ready until it is back.
                     fake.fail_next("apps.connections.open", status=503, times=1000)
                     await fake.close_sockets()
                     await asyncio.sleep(0.5)
-                    async with http.get(f"http://127.0.0.1:{port}/readyz") as resp:
+                    async with http.get(f"{base}/readyz") as resp:
                         body = await resp.json()
                     assert resp.status == 503 and body["socket"] is False
             finally:

@@ -9,11 +9,11 @@ import re
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from bot.pipeline import Triage
 from bot.slack.serve import create, http_app
 from bot.slack.settings import SettingsError, load_settings
+from tests.conftest import loopback
 from tests.fakeslack import FakeSlack
 from tests.redis_server import redis_server
 from tests.test_operations import SECRET, deliver, run
@@ -28,11 +28,7 @@ async def oauth_bot(fake: FakeSlack, kb, tmp_path, state_url: str):
                               "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url, "STATE_URL": state_url,
                               "KRATOS_BOT_FEEDBACK_FILE": str(tmp_path / "f.jsonl")})
     app, rt = create(settings, Triage(kb))
-    runner = web.AppRunner(http_app(app, rt))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    runner, base = await loopback(http_app(app, rt))
     try:
         yield base, rt
     finally:
