@@ -4,7 +4,7 @@ The tables hold facts only (ids, exact message texts, key paths, endpoint paths,
 anchors), no prose, so that the bot can validate its knowledge and answer without ../shared.
 Run: python scripts/gen_facts.py [--shared DIR]
 
-`kratos-bot kb facts --kratos-src DIR [--ref TAG]` writes the same Kratos tables (all but docs.json)
+`python -m kbgen facts --kratos-src DIR [--ref TAG]` writes the same Kratos tables (all but docs.json)
 straight from a Kratos checkout, for any release; tests/test_kb_facts.py checks that both agree.
 """
 
@@ -126,7 +126,7 @@ def main() -> None:
     for name, build in TABLES.items():
         rows = build(args.shared)
         doc = {"source": "ory/kratos", "commit": commit, "count": len(rows), "rows": rows}
-        if name != "docs":  # the same header `kratos-bot kb facts` writes; docs.json comes only from ../shared
+        if name != "docs":  # the same header `python -m kbgen facts` writes; docs.json comes only from ../shared
             doc = {"source": doc["source"], "ref": "HEAD", **doc}
         (args.out / f"{name}.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"{name}: {len(rows)}")

@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as `python scripts/gen_versions.py` without installing the package
     sys.path.insert(0, str(ROOT))
 
-# The Go const evaluator, the schema flattener and the git reader are shared with `kratos-bot kb facts`.
-from bot.kb.gosrc import Unreadable, error_ids, go_int_consts  # noqa: E402
-from bot.kb.kratos_facts import SPEC_PATHS, pick_config_schema  # noqa: E402
-from bot.kb.schema_flat import flatten_schema  # noqa: E402
-from bot.kb.source import Git, is_git_repo  # noqa: E402
+# The Go const evaluator, the schema flattener and the git reader are shared with `python -m kbgen facts`.
+from kbgen.gosrc import Unreadable, error_ids, go_int_consts  # noqa: E402
+from kbgen.kratos_facts import SPEC_PATHS, pick_config_schema  # noqa: E402
+from kbgen.schema_flat import flatten_schema  # noqa: E402
+from kbgen.source import Git, is_git_repo  # noqa: E402
 
 DEFAULT_SRC = Path("/work/.mirror/ory+kratos/repo")
 DEFAULT_OUT = ROOT / "knowledge" / "facts" / "versions.json"
