@@ -195,6 +195,7 @@ def test_facts_command_writes_loadable_tables(tmp_path, capsys):
     with pytest.raises(SourceError):
         Checkout(MINI, "v1.0.0")  # a plain directory has no refs
     assert main(["facts", "--kratos-src", str(MINI), "--ref", "v1.0.0", "--out", str(out)]) == 2
+    assert main(["facts", "--shared", str(tmp_path), "--ref", "v1.0.0", "--out", str(out)]) == 2  # no git there
 
 
 # ---------------------------------------------------------------------------- the Kratos repository
@@ -451,3 +452,22 @@ def test_gaps_reports_changed_text_and_stale_keys(tmp_path, two_releases, capsys
     assert ("config_key", "serve.port", "serve.http_port") in {
         (i["kind"], i["value"], i["new"]) for i in report["renamed"]
     }
+
+
+# ----------------------------------------------------------------------------------------- versions
+
+
+def test_versions_dates_each_fact_by_release(tmp_path, two_releases, capsys):
+    kdir = _knowledge_for_release_1(tmp_path, two_releases)
+    out = tmp_path / "versions.json"
+    assert main(["versions", "--knowledge", str(kdir), "--kratos-src", str(two_releases), "--out", str(out)]) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["tags"] == ["v0.1.0", "v0.2.0"]
+    assert doc["first_release"]["ui_message"]["1010001"] == "v0.1.0"
+    assert doc["first_release"]["ui_message"]["1010004"] == "v0.2.0"  # added in release 2
+    assert doc["removed_after"]["ui_message"] == {"1010003": "v0.1.0", "4000005": "v0.1.0"}
+    assert doc["unreleased"]["ui_message"] == []
+    # the HEAD evaluation is checked against the knowledge's tables, which are release 1's
+    assert "ui message ids at HEAD: 13 evaluated, 13 in facts: MISMATCH" in capsys.readouterr().out
+    # release dates come from tags: a plain directory has none
+    assert main(["versions", "--kratos-src", str(MINI), "--out", str(out)]) == 2
