@@ -250,7 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return dispatch(build_parser(), argv)
+
+
+def dispatch(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
+    """Run the chosen subcommand's `func`; shared with `python -m kbgen`, so both fail the same way."""
+    args = parser.parse_args(argv)
     try:
         return args.func(args)
     except KnowledgeError as exc:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-from bot.kb.loader import KnowledgeError, default_knowledge_dir, load_knowledge
+from bot.cli import dispatch
+from bot.kb.loader import default_knowledge_dir, load_knowledge
 from kbgen import kratos_facts, reference, versions
 from kbgen.gaps import compare, facts_from_docs, render
 from kbgen.gosrc import Unreadable
@@ -124,13 +124,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except KnowledgeError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    except BrokenPipeError:
-        # `gaps | head`: the reader left; stop writing quietly.
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (Python flushes stdout again at exit)
-        return 0
+    return dispatch(build_parser(), argv)

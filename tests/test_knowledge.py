@@ -156,7 +156,7 @@ def test_valid_minimal_knowledge_loads(kb_copy):
 
 
 @needs_shared
-def test_gen_facts_reproduces_the_committed_tables_byte_for_byte(tmp_path):
+def test_facts_from_shared_reproduce_the_committed_tables_byte_for_byte(tmp_path):
     import subprocess
     import sys
 
