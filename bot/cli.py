@@ -189,63 +189,6 @@ def cmd_kb_reload(args) -> int:
         return 1
 
 
-def _checkout(args):
-    from bot.kb.source import Checkout, SourceError
-
-    try:
-        return Checkout(Path(args.kratos_src), args.ref)
-    except SourceError as exc:
-        print(f"kratos-bot kb {args.kb_command}: {exc}", file=sys.stderr)
-        return None
-
-
-def cmd_kb_facts(args) -> int:
-    from bot.kb.gosrc import Unreadable
-    from bot.kb.kratos_facts import generate, write
-    from bot.kb.loader import default_knowledge_dir
-
-    knowledge = Path(args.knowledge) if args.knowledge else default_knowledge_dir()
-    out = Path(args.out) if args.out else knowledge / "facts"
-    src = _checkout(args)
-    if src is None:
-        return 2
-    try:
-        with src:
-            docs = generate(src)
-    except (Unreadable, ValueError) as exc:
-        print(f"kratos-bot kb facts: cannot read {args.kratos_src}: {exc}", file=sys.stderr)
-        return 1
-    write(out, docs)
-    where = f"{src.ref} ({src.commit[:12]})" if src.commit else "(no git)"
-    print(f"facts from {args.kratos_src} {where} written to {out}:")
-    for name, doc in docs.items():
-        print(f"  {name}.json: {doc['count']}")
-    return 0
-
-
-def cmd_kb_gaps(args) -> int:
-    from bot.kb.gaps import compare, facts_from_docs, render
-    from bot.kb.gosrc import Unreadable
-    from bot.kb.kratos_facts import generate
-
-    kb = load_knowledge(Path(args.knowledge) if args.knowledge else None)
-    src = _checkout(args)
-    if src is None:
-        return 2
-    try:
-        with src:
-            release = facts_from_docs(generate(src), kb.facts)
-    except (Unreadable, ValueError) as exc:
-        print(f"kratos-bot kb gaps: cannot read {args.kratos_src}: {exc}", file=sys.stderr)
-        return 2
-    report = compare(kb, release, src.ref or str(args.kratos_src))
-    if args.format == "json":
-        print(json.dumps(report.as_dict(), indent=1, ensure_ascii=False))
-    else:
-        print(render(report, args.limit))
-    return 1 if report.failed else 0
-
-
 def cmd_explain(args) -> int:
     from bot.analyze import RULES
 
@@ -293,16 +236,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="the bot's health/admin address (HTTP mode: its PORT)",
     )
     rl.set_defaults(func=cmd_kb_reload)
-    fa = kb_sub.add_parser("facts", help="generate the fact tables from a Kratos source checkout")
-    ga = kb_sub.add_parser("gaps", help="compare the knowledge with a Kratos release: missing, stale, renamed")
-    for p in (fa, ga):
-        p.add_argument("--kratos-src", required=True, help="Kratos git repository (bare or clone) or source directory")
-        p.add_argument("--ref", help="tag, branch or commit to read (default HEAD; git repositories only)")
-    fa.add_argument("--out", help="directory to write the tables to (default: the knowledge's facts/)")
-    fa.set_defaults(func=cmd_kb_facts)
-    ga.add_argument("--format", choices=("text", "json"), default="text")
-    ga.add_argument("--limit", type=int, default=None, help="print at most N lines per section (text format)")
-    ga.set_defaults(func=cmd_kb_gaps)
 
     ex = sub.add_parser("explain", help="print an analyzer rule's documentation (all rules without RULE)")
     ex.add_argument("rule", nargs="?")
@@ -323,7 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return dispatch(build_parser(), argv)
+
+
+def dispatch(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
+    """Run the chosen subcommand's `func`; shared with `python -m kbgen`, so both fail the same way."""
+    args = parser.parse_args(argv)
     try:
         return args.func(args)
     except KnowledgeError as exc:

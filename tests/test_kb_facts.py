@@ -1,4 +1,4 @@
-"""`kratos-bot kb facts` and `kratos-bot kb gaps`: fact tables generated from a Kratos checkout.
+"""`python -m kbgen facts` and `python -m kbgen gaps`: fact tables generated from a Kratos checkout.
 
 Two sources:
 - tests/fixtures/kratos-mini: a handful of Go files, a config schema and an API spec written for these
@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import main
-from bot.kb import kratos_errors, kratos_facts
-from bot.kb.gosrc import go_int_consts, tokenize, unquote
 from bot.kb.loader import load_knowledge
-from bot.kb.source import Checkout, SourceError
+from kbgen import kratos_errors, kratos_facts
+from kbgen.cli import main
+from kbgen.gosrc import go_int_consts, tokenize, unquote
+from kbgen.source import Checkout, SourceError
 from tests.conftest import ROOT, SHARED
 
 MINI = ROOT / "tests" / "fixtures" / "kratos-mini"
@@ -186,7 +186,7 @@ def test_mini_endpoints(mini):
 
 def test_facts_command_writes_loadable_tables(tmp_path, capsys):
     out = tmp_path / "facts"
-    assert main(["kb", "facts", "--kratos-src", str(MINI), "--out", str(out)]) == 0
+    assert main(["facts", "--kratos-src", str(MINI), "--out", str(out)]) == 0
     assert "ui_messages.json: 13" in capsys.readouterr().out
     for name in kratos_facts.TABLES:
         doc = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))
@@ -194,7 +194,8 @@ def test_facts_command_writes_loadable_tables(tmp_path, capsys):
     assert not (out / "docs.json").exists()  # docs.json comes from ory/docs, not from Kratos
     with pytest.raises(SourceError):
         Checkout(MINI, "v1.0.0")  # a plain directory has no refs
-    assert main(["kb", "facts", "--kratos-src", str(MINI), "--ref", "v1.0.0", "--out", str(out)]) == 2
+    assert main(["facts", "--kratos-src", str(MINI), "--ref", "v1.0.0", "--out", str(out)]) == 2
+    assert main(["facts", "--shared", str(tmp_path), "--ref", "v1.0.0", "--out", str(out)]) == 2  # no git there
 
 
 # ---------------------------------------------------------------------------- the Kratos repository
@@ -373,7 +374,7 @@ def two_releases(tmp_path: Path) -> Path:
 def _knowledge_for_release_1(tmp_path: Path, repo: Path) -> Path:
     """Facts of v0.1.0 and one entry per UI message with a constructor and per error id."""
     kdir = tmp_path / "knowledge"
-    assert main(["kb", "facts", "--kratos-src", str(repo), "--ref", "v0.1.0", "--out", str(kdir / "facts")]) == 0
+    assert main(["facts", "--kratos-src", str(repo), "--ref", "v0.1.0", "--out", str(kdir / "facts")]) == 0
     (kdir / "facts" / "docs.json").write_text('{"source": "ory/docs", "commit": "", "count": 0, "rows": []}')
     ui = json.loads((kdir / "facts" / "ui_messages.json").read_text())["rows"]
     errors = json.loads((kdir / "facts" / "error_ids.json").read_text())["rows"]
@@ -401,7 +402,7 @@ def _knowledge_for_release_1(tmp_path: Path, repo: Path) -> Path:
 
 def _gaps(kdir: Path, repo: Path, ref: str, capsys) -> tuple[int, dict]:
     capsys.readouterr()
-    code = main(["--knowledge", str(kdir), "kb", "gaps", "--kratos-src", str(repo), "--ref", ref, "--format", "json"])
+    code = main(["gaps", "--knowledge", str(kdir), "--kratos-src", str(repo), "--ref", ref, "--format", "json"])
     return code, json.loads(capsys.readouterr().out)
 
 
@@ -426,7 +427,7 @@ def test_gaps_report_one_added_one_removed_one_renamed(tmp_path, two_releases, c
         100.0,  # same text
     )
 
-    code = main(["--knowledge", str(kdir), "kb", "gaps", "--kratos-src", str(two_releases), "--ref", "v0.2.0"])
+    code = main(["gaps", "--knowledge", str(kdir), "--kratos-src", str(two_releases), "--ref", "v0.2.0"])
     text = capsys.readouterr().out
     assert code == 1
     assert text.splitlines()[0].startswith("knowledge vs ory/kratos v0.2.0 (")
@@ -451,3 +452,22 @@ def test_gaps_reports_changed_text_and_stale_keys(tmp_path, two_releases, capsys
     assert ("config_key", "serve.port", "serve.http_port") in {
         (i["kind"], i["value"], i["new"]) for i in report["renamed"]
     }
+
+
+# ----------------------------------------------------------------------------------------- versions
+
+
+def test_versions_dates_each_fact_by_release(tmp_path, two_releases, capsys):
+    kdir = _knowledge_for_release_1(tmp_path, two_releases)
+    out = tmp_path / "versions.json"
+    assert main(["versions", "--knowledge", str(kdir), "--kratos-src", str(two_releases), "--out", str(out)]) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["tags"] == ["v0.1.0", "v0.2.0"]
+    assert doc["first_release"]["ui_message"]["1010001"] == "v0.1.0"
+    assert doc["first_release"]["ui_message"]["1010004"] == "v0.2.0"  # added in release 2
+    assert doc["removed_after"]["ui_message"] == {"1010003": "v0.1.0", "4000005": "v0.1.0"}
+    assert doc["unreleased"]["ui_message"] == []
+    # the HEAD evaluation is checked against the knowledge's tables, which are release 1's
+    assert "ui message ids at HEAD: 13 evaluated, 13 in facts: MISMATCH" in capsys.readouterr().out
+    # release dates come from tags: a plain directory has none
+    assert main(["versions", "--kratos-src", str(MINI), "--out", str(out)]) == 2

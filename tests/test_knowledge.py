@@ -44,7 +44,7 @@ def test_literal_reasons_covered(kb):
 
 @needs_shared
 def test_fact_tables_match_reference_data(kb):
-    """The committed fact tables are exactly what scripts/gen_facts.py derives from ../shared."""
+    """The committed fact tables are exactly what `python -m kbgen facts --shared` derives from ../shared."""
     assert set(kb.facts.ui_messages) == {m["id"] for m in _shared("ui-messages.json")["messages"]}
     assert {k for k in kb.facts.config_keys} == {k["key"] for k in _shared("config-keys.json")["keys"]}
     endpoints = {f"{e['method']} {e['path']}" for e in _shared("api-endpoints.json")["endpoints"]}
@@ -156,19 +156,18 @@ def test_valid_minimal_knowledge_loads(kb_copy):
 
 
 @needs_shared
-def test_gen_facts_reproduces_the_committed_tables_byte_for_byte(tmp_path):
+def test_facts_from_shared_reproduce_the_committed_tables_byte_for_byte(tmp_path):
     import subprocess
     import sys
 
-    script = ROOT / "scripts" / "gen_facts.py"
     subprocess.run(
-        [sys.executable, str(script), "--shared", str(SHARED / "kratos"), "--out", str(tmp_path)],
+        [sys.executable, "-m", "kbgen", "facts", "--shared", str(SHARED / "kratos"), "--out", str(tmp_path)],
         check=True,
         capture_output=True,
     )
     for made in sorted(tmp_path.glob("*.json")):
         committed = ROOT / "knowledge" / "facts" / made.name
-        assert made.read_bytes() == committed.read_bytes(), f"{made.name} differs: run scripts/gen_facts.py"
+        assert made.read_bytes() == committed.read_bytes(), f"{made.name} differs: run python -m kbgen facts --shared"
 
 
 def test_history_tells_a_user_only_what_their_release_lacks(kb_copy):

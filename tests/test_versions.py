@@ -1,8 +1,7 @@
-"""knowledge/facts/versions.json and scripts/gen_versions.py: release facts and the Go const evaluator."""
+"""knowledge/facts/versions.json and `python -m kbgen versions`: release facts and the Go const evaluator."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -10,20 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from kbgen import versions as gen
+
 ROOT = Path(__file__).resolve().parent.parent
 FACTS = ROOT / "knowledge" / "facts"
 KRATOS_SRC = Path(os.environ.get("KRATOS_SRC", "/work/.mirror/ory+kratos/repo"))
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("gen_versions", ROOT / "scripts" / "gen_versions.py")
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _load_script()
 
 
 def _versions() -> dict:

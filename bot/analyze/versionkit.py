@@ -1,7 +1,7 @@
 """Releases: which one the user runs, and the first release that has a config key, endpoint or id.
 
 The first releases come from the release tags of ory/kratos (knowledge/facts/versions.json,
-scripts/gen_versions.py); `.pre.N` tags are build pins, so a fact first seen in one is reported with the
+`python -m kbgen versions`); `.pre.N` tags are build pins, so a fact first seen in one is reported with the
 release that shipped it.
 """
 

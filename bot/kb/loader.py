@@ -108,7 +108,7 @@ class Entry:
 
 @dataclass(frozen=True)
 class Facts:
-    """Fact tables generated from Kratos (see scripts/gen_facts.py); read-only lookups."""
+    """Fact tables generated from Kratos (see kbgen/, `python -m kbgen facts`); read-only lookups."""
 
     commit: str
     ui_messages: dict[int, dict]

@@ -1,5 +1,5 @@
 """Read the files of a Kratos checkout: a git repository (bare or with a work tree) at a ref, or a plain
-directory of files (no git). Shared by the fact generator and scripts/gen_versions.py."""
+directory of files (no git). Shared by the fact generator and kbgen/versions.py."""
 
 from __future__ import annotations
 

@@ -7,12 +7,11 @@ the config schema (flattened like knowledge/facts/config_keys.json), `text/messa
 OpenAPI / Swagger spec (paths x methods, and the `method` discriminator mappings of the update bodies).
 Facts only, no prose.
 
-Run: python scripts/gen_versions.py [--kratos-src DIR] [--out FILE]
+Run: python -m kbgen versions --kratos-src DIR [--out FILE]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -20,18 +19,10 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as `python scripts/gen_versions.py` without installing the package
-    sys.path.insert(0, str(ROOT))
-
-# The Go const evaluator, the schema flattener and the git reader are shared with `kratos-bot kb facts`.
-from bot.kb.gosrc import Unreadable, error_ids, go_int_consts  # noqa: E402
-from bot.kb.kratos_facts import SPEC_PATHS, pick_config_schema  # noqa: E402
-from bot.kb.schema_flat import flatten_schema  # noqa: E402
-from bot.kb.source import Git, is_git_repo  # noqa: E402
-
-DEFAULT_SRC = Path("/work/.mirror/ory+kratos/repo")
-DEFAULT_OUT = ROOT / "knowledge" / "facts" / "versions.json"
+from kbgen.gosrc import Unreadable, error_ids, go_int_consts
+from kbgen.kratos_facts import SPEC_PATHS, pick_config_schema
+from kbgen.schema_flat import flatten_schema
+from kbgen.source import Git
 
 KINDS = ("config_key", "error_id", "ui_message", "endpoint", "method")
 
@@ -220,17 +211,12 @@ def build(src: Path) -> tuple[dict, dict[str, set[str]]]:
     return doc, head_sets
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--kratos-src", type=Path, default=DEFAULT_SRC, help="Kratos git repository (bare or not)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args()
-    if not is_git_repo(args.kratos_src):
-        sys.exit(f"not a git repository: {args.kratos_src}")
+def write(src: Path, facts: Path, out: Path) -> None:
+    """Build versions.json from every release tag of `src` into `out`, after checking the HEAD evaluation
+    against the current tables in `facts` (a mismatch there means the readers drifted from Kratos)."""
     started = time.monotonic()
-    doc, head_sets = build(args.kratos_src)
+    doc, head_sets = build(src)
 
-    facts = ROOT / "knowledge" / "facts"
     cfg = {r["key"] for r in json.loads((facts / "config_keys.json").read_text(encoding="utf-8"))["rows"]}
     found = cfg & head_sets["config_key"]
     print(
@@ -246,12 +232,8 @@ def main() -> None:
         extra, lacking = sorted(head_sets["ui_message"] - ui), sorted(ui - head_sets["ui_message"])
         print(f"  only evaluated: {extra}; only in facts: {lacking}")
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     counts = ", ".join(f"{k}: {len(doc['first_release'][k])}/{len(doc['removed_after'][k])}" for k in KINDS)
     print(f"{len(doc['tags'])} tags; first_release/removed_after {counts}")
-    print(f"wrote {args.out} in {time.monotonic() - started:.1f}s")
-
-
-if __name__ == "__main__":
-    main()
+    print(f"wrote {out} in {time.monotonic() - started:.1f}s")

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.kb.goindex import GO_KEYWORDS, Func, GoFile, GoTree, local_assignments, stmt_end
-from bot.kb.gosrc import Tok, matching, split_args, split_range, unquote
+from kbgen.goindex import GO_KEYWORDS, Func, GoFile, GoTree, local_assignments, stmt_end
+from kbgen.gosrc import Tok, matching, split_args, split_range, unquote
 
 # github.com/ory/herodot error_defaults.go (the version Kratos pins): constructor -> HTTP status
 HERODOT_STATUS = {

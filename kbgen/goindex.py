@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.kb.gosrc import Tok, matching, split_args, split_range, tokenize, unquote
+from kbgen.gosrc import Tok, matching, split_args, split_range, tokenize, unquote
 
 GO_KEYWORDS = frozenset(
     "break case chan const continue default defer else fallthrough for func go goto if import interface map "

@@ -2,19 +2,16 @@
 
 The tables hold facts only (ids, exact message texts, key paths, endpoint paths, doc URLs and
 anchors), no prose, so that the bot can validate its knowledge and answer without ../shared.
-Run: python scripts/gen_facts.py [--shared DIR]
+Run: python -m kbgen facts --shared DIR
 
-`kratos-bot kb facts --kratos-src DIR [--ref TAG]` writes the same Kratos tables (all but docs.json)
+`python -m kbgen facts --kratos-src DIR [--ref TAG]` writes the same Kratos tables (all but docs.json)
 straight from a Kratos checkout, for any release; tests/test_kb_facts.py checks that both agree.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load(shared: Path, name: str) -> dict:
@@ -115,22 +112,22 @@ TABLES = {
 }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "kratos")
-    parser.add_argument("--out", type=Path, default=ROOT / "knowledge" / "facts")
-    args = parser.parse_args()
-    readme = (args.shared / "README.md").read_text(encoding="utf-8")
-    commit = readme.split("[ory/kratos](https://github.com/ory/kratos) | `", 1)[1].split("`", 1)[0]
-    args.out.mkdir(parents=True, exist_ok=True)
+def pinned_commit(shared: Path) -> str:
+    """The Kratos commit the reference data was read from, as its README states it."""
+    readme = (shared / "README.md").read_text(encoding="utf-8")
+    return readme.split("[ory/kratos](https://github.com/ory/kratos) | `", 1)[1].split("`", 1)[0]
+
+
+def write(shared: Path, out: Path) -> dict[str, dict]:
+    """Write every table into `out`; returns the documents written, by table name."""
+    commit = pinned_commit(shared)
+    out.mkdir(parents=True, exist_ok=True)
+    docs = {}
     for name, build in TABLES.items():
-        rows = build(args.shared)
+        rows = build(shared)
         doc = {"source": "ory/kratos", "commit": commit, "count": len(rows), "rows": rows}
-        if name != "docs":  # the same header `kratos-bot kb facts` writes; docs.json comes only from ../shared
+        if name != "docs":  # the same header a checkout's tables get; docs.json comes only from ../shared
             doc = {"source": doc["source"], "ref": "HEAD", **doc}
-        (args.out / f"{name}.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"{name}: {len(rows)}")
-
-
-if __name__ == "__main__":
-    main()
+        (out / f"{name}.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        docs[name] = doc
+    return docs

@@ -6,7 +6,7 @@ Tables (each written as `{"source", "ref", "commit", "count", "rows"}`):
   constructor in `text/message_*.go` that builds it: type, text as written, text kind.
 - error_ids: the `ErrID*` constants of `text/message_error.go`, with the statuses and reasons of the
   herodot errors that carry them.
-- reasons: the literal strings Kratos attaches to HTTP errors (see bot/kb/kratos_errors.py).
+- reasons: the literal strings Kratos attaches to HTTP errors (see kbgen/kratos_errors.py).
 - config_keys: the flattened config schema (`embedx/config.schema.json`).
 - endpoints: the operations of `spec/api.json` with the `method` variants of the update bodies.
 
@@ -20,12 +20,12 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from bot.kb import kratos_errors
-from bot.kb.goindex import Func, GoFile, GoTree, local_assignments
-from bot.kb.gosrc import Unreadable, error_id_consts, go_int_consts, unquote
-from bot.kb.kratos_errors import Extractor, composite_fields
-from bot.kb.schema_flat import flatten_config_schema
-from bot.kb.source import Checkout
+from kbgen import kratos_errors
+from kbgen.goindex import Func, GoFile, GoTree, local_assignments
+from kbgen.gosrc import Unreadable, error_id_consts, go_int_consts, unquote
+from kbgen.kratos_errors import Extractor, composite_fields
+from kbgen.schema_flat import flatten_config_schema
+from kbgen.source import Checkout
 
 SOURCE = "ory/kratos"
 TABLES = ("ui_messages", "error_ids", "reasons", "config_keys", "endpoints")

@@ -1,6 +1,6 @@
 """Reading Go source without running Go: a lexer, string literal decoding and the constant evaluator.
 
-Shared by the fact generator (bot/kb/kratos_facts.py) and scripts/gen_versions.py. Everything here is
+Shared by the fact generator (kbgen/kratos_facts.py) and kbgen/versions.py. Everything here is
 linear in the size of the input: one pass of anchored regex matches, no backtracking over the file.
 """
 

@@ -1,4 +1,4 @@
-"""Compare the knowledge base with the facts of one Kratos release (`kratos-bot kb gaps`).
+"""Compare the knowledge base with the facts of one Kratos release (`python -m kbgen gaps`).
 
 - missing: UI message ids that have a constructor, and error ids, at the release without an entry;
 - stale: entries whose ui_id, error_id, reason, config keys or endpoints do not exist at the release;

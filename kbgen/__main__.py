@@ -1,0 +1,5 @@
+import sys
+
+from kbgen.cli import main
+
+sys.exit(main())
