@@ -5,7 +5,7 @@ rejects the key, answers 404 for the endpoint or no strategy takes the `method`.
 version (an image tag `oryd/kratos:v0.13.0`, `kratos version` output, "we run kratos v1.0.0", the target of an
 upgrade, a `version:` key in kratos.yml; never a Go module path or a release it "used to" work with), each
 config key, endpoint, `method` and message id in the paste is checked against the first release that has
-it, computed from the release tags of ory/kratos (knowledge/facts/versions.json, scripts/gen_versions.py).
+it, computed from the release tags of ory/kratos (knowledge/facts/versions.json, `python -m kbgen versions`).
 Example: `selfservice.methods.code.passwordless_enabled` with Kratos v1.0.0 (the key arrived in v1.1.0).
 Fix: upgrade to the release named, or use what the running release offers.
 """
