@@ -30,6 +30,12 @@ CASES = [
         "MTY5OTk5OTk5OXxEdi1CQkFFQ180SUFBUkFCRUFBQVJfLUNBQUVHYzNSeWFXNW4",
     ),
     ("dsn: postgres://kratos:s3cr3tPassw0rd@db:5432/kratos?sslmode=disable", "s3cr3tPassw0rd"),
+    # Any scheme word stays readable, the credential after it never does.
+    (
+        "GET https://auth.example.com/sessions/whoami HTTP/1.1\nAuthorization: session Qm9vS3Rva2VuVmFsdWUxMjM0NTY",
+        "Qm9vS3Rva2VuVmFsdWUxMjM0NTY",
+    ),
+    ("curl https://a.example/sessions/whoami -H 'Authorization: Qm9vS3Rva2VuVmFsdWUxMjM0NTY'", "VmFsdWUxMjM0NTY"),
 ]
 # The text patterns behind the structural masking: secrets in prose, where no artifact holds them.
 PROSE_CASES = [

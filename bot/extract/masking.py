@@ -70,7 +70,8 @@ _HASH_PREFIX = re.compile(
     r"md5-crypt|hmac-\w{1,20}|firescrypt|1|5|6)\$(?:\d{1,3}\$|[\w=,.-]{1,60}\$)?|\{SSHA(?:256|512)?\})"
 )
 _USER_OPTION = re.compile(r"(?:^|\s)(?:-u|--user)[ =]?['\"]?([^\s:'\"]{0,200}):([^\s'\"]{1,400})")
-_AUTH = re.compile(r"(?i)^(\s*)(bearer|basic|token|digest|apikey|api-key|negotiate)?(\s*)(.*)$", re.DOTALL)
+# The scheme word stays readable (rules tell `Bearer` from `session` or `Token`); only the credential is hidden.
+_AUTH = re.compile(r"^(\s*)(?:([A-Za-z][A-Za-z-]{0,19})(\s+))?(.*)$", re.DOTALL)
 
 
 class _Masker:
@@ -205,7 +206,7 @@ class _Masker:
             assert m is not None  # the pattern matches any string
             scheme = (m.group(2) or "").lower()
             kind = "password" if scheme == "basic" else "bearer"
-            return m.group(1) + (m.group(2) or "") + m.group(3) + self.hide(m.group(4), kind, name)
+            return m.group(1) + (m.group(2) or "") + (m.group(3) or "") + self.hide(m.group(4), kind, name)
         if _SECRET_NAME.match(low):
             return self.hide(value, _kind(low.replace("-", "_"), True), name)
         return self.text(value, name)
