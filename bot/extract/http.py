@@ -11,7 +11,11 @@ from bot.extract.jsonblobs import balanced_spans
 from bot.extract.jsonblobs import parse as parse_json
 from bot.models import Curl
 
-_REQUEST_LINE = re.compile(r"^(GET|POST|PUT|PATCH|DELETE) (/\S{0,2000}) HTTP/\d(?:\.\d)?[ \t]*$", re.MULTILINE)
+# The target is a path (`GET /sessions/whoami HTTP/1.1` + Host) or, as REST-client `.http` files and proxies
+# write it, an absolute URL.
+_REQUEST_LINE = re.compile(
+    r"^(GET|POST|PUT|PATCH|DELETE) (/\S{0,2000}|https?://\S{1,2000}) HTTP/\d(?:\.\d)?[ \t]*$", re.MULTILINE
+)
 _HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9-]{0,60}):[ \t]*(.*)$")
 _FETCH = re.compile(r"\bfetch\(\s*([`'\"])(.{1,2000}?)\1\s*(?:,|\))")
 _AXIOS = re.compile(r"\baxios(?:\.(get|post|put|patch|delete))?\(\s*([`'\"])(.{1,2000}?)\2")
@@ -55,7 +59,7 @@ def find_raw_http(text: str) -> list[RequestSpan]:
         curl = Curl(
             label="",
             method=m.group(1),
-            url=f"http://{host}{m.group(2)}",
+            url=m.group(2) if m.group(2).startswith("http") else f"http://{host}{m.group(2)}",
             headers=tuple(headers),
             cookies=cookies,
             body=body,
