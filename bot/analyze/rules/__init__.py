@@ -39,6 +39,7 @@ from bot.analyze.rules import (  # noqa: F401  (imported for their @rule registr
     schema_identifiers,
     second_factor_in_aal1_flow,
     session_token_from_cookie,
+    session_token_scheme,
     set_cookie_attributes,
     spa_cross_origin,
     spa_json_no_redirect,
