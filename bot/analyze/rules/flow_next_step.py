@@ -69,6 +69,12 @@ def check(ev: Evidence, kb: KnowledgeBase):
                 'code) works the same way with `"method": "lookup_secret"`.'
             )
             if aal == "aal2"
+            else (
+                " A new password needs a recent sign-in: a session older than "
+                "`selfservice.flows.settings.privileged_session_max_age` (default `1h`) gets 403 "
+                "`session_refresh_required`, and the user signs in again (a login flow with `refresh=true`)."
+            )
+            if flow == "settings" and method == "password"
             else ""
         )
         yield Finding(
