@@ -200,7 +200,9 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     if primary is not None:
         # The findings already say what to do about this paste; the entry adds only its top advice.
         entry_fixes = [_fill(x, values) for x in primary.fixes]
-        if explains_primary:
+        if any(f.overrides_advice and primary.id in f.entries for f in findings):
+            pass
+        elif explains_primary:
             fixes.extend(entry_fixes[:MAX_ENTRY_FIXES_WITH_FINDINGS])
         else:
             fixes.extend(_relevant(entry_fixes, ci.question, FOCUS_FIXES))

@@ -166,6 +166,9 @@ class Finding:
     score: int = 90
     config_keys: tuple[str, ...] = ()
     patches: tuple[Patch, ...] = ()
+    # The entries' own advice does not apply (the error is a side effect of what the finding found): the reply
+    # gives only the finding's fixes.
+    overrides_advice: bool = False
 
 
 @dataclass(frozen=True)
