@@ -45,6 +45,7 @@ from bot.analyze.rules import (  # noqa: F401  (imported for their @rule registr
     spa_json_no_redirect,
     startup_validation,
     ui_message_context,
+    url_backslash,
     version_support,
     webhook_parse_response,
 )
