@@ -280,6 +280,16 @@ def cmd_github(args) -> int:
     return 0
 
 
+def cmd_mcp(args) -> int:
+    try:
+        from bot.mcp_server import serve
+    except ImportError as exc:
+        print(f"kratos-bot mcp: {exc}; install the extra: pip install 'kratos-support-bot[mcp]'", file=sys.stderr)
+        return 2
+    serve(_triage(args), args.transport, args.host, args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kratos-bot", description=__doc__)
     parser.add_argument("--knowledge", help="knowledge directory (default: the bundled one)")
@@ -343,6 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
     gh.add_argument("file", nargs="?", help="issues event JSON, issue JSON, or text, title first (default: stdin)")
     gh.add_argument("--json", action="store_true", help="print the comment, labels and decision as JSON")
     gh.set_defaults(func=cmd_github)
+    mcp = sub.add_parser("mcp", help="run the triage as an MCP server (stdio, or streamable HTTP on loopback)")
+    mcp.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    mcp.add_argument("--host", default="127.0.0.1", help="HTTP: address to listen on (default loopback only)")
+    mcp.add_argument("--port", type=int, default=8000, help="HTTP: port (default 8000); the endpoint is /mcp")
+    mcp.set_defaults(func=cmd_mcp)
     return parser
 
 
