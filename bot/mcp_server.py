@@ -138,14 +138,14 @@ class KratosTools:
     """The tools as plain methods over one Triage: the server registers them, tests may call them directly."""
 
     def __init__(self, triage: Triage):
-        self.triage_ = triage
+        self.pipeline = triage
         self.kb = triage.kb
 
     def _answer(self, text: str, version: str | None = None) -> tuple[Reply, tuple, dict]:
         if version:
             # The form of a GitHub issue template: the version extractor takes it, the question reading skips it.
             text = f"{text}\n\n### Version\n\n{version}\n"
-        reply, turn = self.triage_.triage(text)
+        reply, turn = self.pipeline.triage(text)
         return reply, (turn.artifacts if turn else ()), _answer_fields(reply, self.kb)
 
     def triage(
@@ -166,11 +166,8 @@ class KratosTools:
         given = id_or_text.strip()
         bare = _ERROR_ID.fullmatch(given) is not None
         _, _, fields = self._answer(json.dumps({"error": {"id": given}}) if bare else given)
-        error_id = given if bare else None
-        for match in fields["matches"]:
-            entry = self.kb.entries[match.id]
-            if error_id is None and entry.kind == "error_id":
-                error_id = entry.error_id
+        matched = (self.kb.entries[m.id].error_id for m in fields["matches"] if m.kind == "error_id")
+        error_id = given if bare else next(matched, None)
         row = self.kb.facts.error_ids.get(error_id or "")
         return ErrorExplanation(
             **fields, error_id=error_id, known=row is not None, statuses=(row or {}).get("statuses") or []
@@ -287,7 +284,7 @@ class KratosTools:
         limit: Annotated[int, Field(ge=1, le=10)] = 5,
     ) -> DocSearch:
         """Search the Ory Kratos docs and the knowledge base: the closest doc sections and topics."""
-        retriever = self.triage_.retriever
+        retriever = self.pipeline.retriever
         sections = [DocLink(url=url, text=label) for url, label in retriever.doc_sections(query, limit)]
         topics = []
         for hit in retriever.topics_for(query, limit):
