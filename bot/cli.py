@@ -204,6 +204,35 @@ def cmd_explain(args) -> int:
     return 0
 
 
+def cmd_github(args) -> int:
+    from bot.github import NO_COMMENT, read_issue, triage_issue
+
+    try:
+        raw = sys.stdin.read() if args.file in (None, "-") else Path(args.file).read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"kratos-bot github: {exc}", file=sys.stderr)
+        return 2
+    result = triage_issue(_triage(args), read_issue(raw))
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False))
+    elif result.comment is not None:
+        print(result.comment)
+    if result.comment is None:
+        print(f"kratos-bot github: no comment ({result.why})", file=sys.stderr)
+        return NO_COMMENT
+    return 0
+
+
+def cmd_mcp(args) -> int:
+    try:
+        from bot.mcp_server import serve
+    except ImportError as exc:
+        print(f"kratos-bot mcp: {exc}; install the extra: pip install 'kratos-support-bot[mcp]'", file=sys.stderr)
+        return 2
+    serve(_triage(args), args.transport, args.host, args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kratos-bot", description=__doc__)
     parser.add_argument("--knowledge", help="knowledge directory (default: the bundled one)")
@@ -252,6 +281,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     st.add_argument("--state", default=os.environ.get("STATE_URL", "memory://"), help="STATE_URL of the bot")
     st.set_defaults(func=cmd_stats)
+
+    gh = sub.add_parser("github", help="triage a GitHub issue: a Markdown comment, or exit 3 when there is none")
+    gh.add_argument("file", nargs="?", help="issues event JSON, issue JSON, or text, title first (default: stdin)")
+    gh.add_argument("--json", action="store_true", help="print the comment, labels and decision as JSON")
+    gh.set_defaults(func=cmd_github)
+    mcp = sub.add_parser("mcp", help="run the triage as an MCP server (stdio, or streamable HTTP on loopback)")
+    mcp.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    mcp.add_argument("--host", default="127.0.0.1", help="HTTP: address to listen on (default loopback only)")
+    mcp.add_argument("--port", type=int, default=8000, help="HTTP: port (default 8000); the endpoint is /mcp")
+    mcp.set_defaults(func=cmd_mcp)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""Render a Reply for Slack (mrkdwn text and Block Kit) or for a terminal.
+"""Render a Reply for Slack (mrkdwn text and Block Kit), a terminal, or GitHub (an issue comment).
 
 Slack limits: 3,000 characters per section text, 50 blocks per message, 40,000 characters of
 message text. Code blocks are cut before a limit, never in the middle of a fence.
@@ -7,6 +7,7 @@ message text. Code blocks are cut before a limit, never in the middle of a fence
 from __future__ import annotations
 
 import json
+import re
 
 from bot.compose import BOLD_CLOSE, BOLD_OPEN
 from bot.models import Reply, Section
@@ -15,6 +16,8 @@ SECTION_LIMIT = 3000
 BLOCK_LIMIT = 50
 TEXT_LIMIT = 39_000
 CODE_LIMIT = 2_600
+GITHUB_LIMIT = 60_000  # GitHub refuses a comment over 65,536 characters
+GITHUB_CODE_LIMIT = 20_000
 
 
 def _escape(text: str) -> str:
@@ -148,3 +151,65 @@ def to_json(reply: Reply) -> str:
         },
         ensure_ascii=False,
     )
+
+
+_CODE_SPAN = re.compile(r"(`[^`\n]*`)")
+_LIST_ITEM = re.compile(r"^(?:- |\d+\. )")
+
+
+def _md(text: str) -> str:
+    """Text for GitHub Markdown: `<` and `&` outside code spans escaped, or `<flow-id>` would vanish as an HTML
+    tag; code spans kept as written."""
+    parts = _CODE_SPAN.split(_bold(text, "**"))
+    return "".join(p if i % 2 else p.replace("&", "&amp;").replace("<", "&lt;") for i, p in enumerate(parts))
+
+
+def _fenced(code: str, lang: str) -> str:
+    # A fence longer than any backtick run in the code, so a pasted fence cannot close it early.
+    longest = max((len(run) for run in re.findall(r"`{3,}", code)), default=2)
+    fence = "`" * (longest + 1)
+    return f"{fence}{lang}\n{_code(code, GITHUB_CODE_LIMIT)}\n{fence}"
+
+
+def _section_markdown(section: Section) -> str:
+    out = [f"**{_md(section.title)}**"]
+    listing = False
+    for line in section.lines:
+        item = bool(_LIST_ITEM.match(line))
+        # Items of one list follow each other; a paragraph, or a list after one, needs a blank line before it.
+        out.append(("\n" if item and listing else "\n\n") + _md(line))
+        listing = item
+    if section.code is not None:
+        out.append("\n\n" + _fenced(section.code.code, section.code.lang))
+    return "".join(out)
+
+
+def to_github_markdown(reply: Reply) -> str:
+    """The reply as GitHub-flavoured Markdown: the same sections as in Slack, in GitHub's syntax."""
+    chunks = []
+    if reply.warning:
+        chunks.append("> [!WARNING]\n> " + _md(reply.warning))
+    chunks.append("### " + _md(reply.headline))
+    chunks.extend(_section_markdown(s) for s in reply.sections)
+    if reply.links:
+        links = (f"[{link.text.replace('[', '(').replace(']', ')')}]({link.url})" for link in reply.links)
+        chunks.append("**Docs:** " + " · ".join(links))
+    text = "\n\n".join(chunks)
+    if len(text) > GITHUB_LIMIT:
+        text = _cut(text, GITHUB_LIMIT)
+        fence = _open_fence(text)
+        if fence:  # cut inside a code block: close it, or the rest of the comment is code
+            text += "\n" + fence
+        text += "\n\n_(answer cut to fit GitHub)_"
+    return text
+
+
+def _open_fence(text: str) -> str:
+    """The fence of a code block `text` leaves open, or ""."""
+    fence = ""
+    for m in re.finditer(r"^(`{3,})(.*)$", text, re.M):
+        if not fence:
+            fence = m.group(1)
+        elif len(m.group(1)) >= len(fence) and not m.group(2).strip():
+            fence = ""
+    return fence

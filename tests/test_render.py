@@ -1,5 +1,5 @@
 from bot.models import Link, Reply, Section, Snippet
-from bot.render import SECTION_LIMIT, to_blocks, to_mrkdwn, to_text
+from bot.render import SECTION_LIMIT, to_blocks, to_github_markdown, to_mrkdwn, to_text
 
 
 def _reply(**kw):
@@ -84,3 +84,28 @@ def test_cut_inside_a_code_block_closes_it():
     sections = (Section("S", ("y " * 18_000,)), Section("Config", (), Snippet("yaml", code)))
     body = to_mrkdwn(_reply(sections=sections))
     assert len(body) <= TEXT_LIMIT + 40 and body.count("```") % 2 == 0
+
+
+def test_github_markdown_keeps_placeholders_and_fences():
+    reply = Reply(
+        headline="Send `<flow-id>` to <flow-id>",
+        sections=(Section("Config", ("- a & b",), Snippet("yaml", "a: 1\n```\nb: 2")),),
+        links=(),
+        confidence="high",
+        matches=(),
+    )
+    text = to_github_markdown(reply)
+    assert text.startswith("### Send `<flow-id>` to &lt;flow-id>")
+    assert "- a &amp; b" in text and "````yaml\na: 1\n```\nb: 2\n````" in text
+
+
+def test_github_markdown_cut_inside_a_code_block_closes_it():
+    from bot.render import GITHUB_LIMIT
+
+    # Blank lines in the code: the cut falls inside a block (after a paragraph break), whose fence is longer
+    # than the backticks in it.
+    code = "\n\n".join("x" * 100 for _ in range(150)) + "\n```"
+    sections = tuple(Section(f"S{i}", (), Snippet("yaml", code)) for i in range(6))
+    body = to_github_markdown(_reply(sections=sections))
+    assert GITHUB_LIMIT // 2 < len(body) <= GITHUB_LIMIT + 40
+    assert body.endswith("````\n\n_(answer cut to fit GitHub)_")
