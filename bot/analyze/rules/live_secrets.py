@@ -73,7 +73,7 @@ def check(ev: Evidence, kb: KnowledgeBase):
     if live:
         fixes.append("Next time paste `ory_kratos_session=<redacted>`: the value is never needed to debug.")
         title = "You pasted a live secret: " + ", ".join(what)
-        detail = "Anyone in this channel can use it until it expires or is revoked. I masked it in this reply."
+        detail = "Anyone who can read the message can use it until it expires or is revoked. I masked it in this reply."
     elif passwords and not rotate:
         title = "Your paste contains a password"
         detail = "I masked it in this reply."
