@@ -119,6 +119,7 @@ def parse_command(command: str, label: str = "") -> Curl:
     data: list[str] = []
     is_json = False
     jar = False
+    options: list[tuple[str, ...]] = []
     i = 1
     while i < len(tokens):
         tok = tokens[i]
@@ -129,7 +130,9 @@ def parse_command(command: str, label: str = "") -> Curl:
             opt, value = tok[:2], tok[2:]
         kind = _VALUE_OPTIONS.get(opt)
         if kind is None:
-            if not tok.startswith("-") and not url:
+            if tok.startswith("-") and len(tok) > 1:
+                options.append((tok,))
+            elif not url:
                 url = tok
             i += 1
             continue
@@ -150,13 +153,15 @@ def parse_command(command: str, label: str = "") -> Curl:
                 cookies.append(value.strip())
             else:
                 jar = True
-        elif kind == "jar":
-            jar = True
+                options.append((opt, value))
         elif kind in ("data", "json"):
             data.append(value)
             is_json = is_json or kind == "json"
         elif kind == "url":
             url = value
+        else:
+            jar = jar or kind == "jar"
+            options.append((opt, value))
     if not method:
         method = "POST" if data else "GET"
     return Curl(
@@ -168,6 +173,7 @@ def parse_command(command: str, label: str = "") -> Curl:
         body=_body(data, is_json),
         raw=command,
         cookie_jar=jar,
+        options=tuple(options),
     )
 
 
