@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.context import turn_to_json
+from bot.extract.curl import parse_command
 from bot.models import Snippet
 from bot.render import to_json
 
@@ -44,3 +47,40 @@ def test_corrected_request_keeps_user_option_with_its_password_masked(triage):
     reply, turn = triage.triage(text)
     assert "-u 'admin:****'" in _corrected(reply)
     assert "Adm1nPw" not in to_json(reply) + turn_to_json(turn)
+
+
+@pytest.mark.parametrize(
+    "options",
+    ["-sSLX POST", "-sSLXPOST", "-X POST -sSL", "-s -S -L --request=POST", "-sS -L --request POST"],
+)
+def test_bundled_switches_end_with_one_option_that_takes_a_value(options):
+    curl = parse_command(f"curl {options} 'http://h/self-service/login?flow=x'")
+    assert (curl.method, curl.url) == ("POST", "http://h/self-service/login?flow=x")
+    assert sorted(curl.options) == [("-L",), ("-S",), ("-s",)]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "--url-query x=y",
+        "--oauth2-bearer abc.def",
+        "-m 5",
+        "-C -",
+        "-D headers.txt",
+        "-E client.pem",
+        "-K curl.cfg",
+        "-r 0-99",
+        "-w '%{http_code}'",
+        "--retry 3",
+        "--max-redirs 2",
+        "--proxy-header 'X-A: b'",
+        "--variable host=h",
+    ],
+)
+def test_the_value_of_an_option_is_not_the_url(options):
+    assert parse_command(f"curl {options} http://h/sessions/whoami").url.startswith("http://h/sessions/whoami")
+
+
+@pytest.mark.parametrize("switch", ["-s", "-S", "-L", "-k", "-v", "-i", "-I", "-G", "-f", "-N", "-#", "-sSkfL"])
+def test_a_switch_takes_no_value(switch):
+    assert parse_command(f"curl {switch} http://h/sessions/whoami").url == "http://h/sessions/whoami"
