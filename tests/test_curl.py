@@ -84,3 +84,32 @@ def test_the_value_of_an_option_is_not_the_url(options):
 @pytest.mark.parametrize("switch", ["-s", "-S", "-L", "-k", "-v", "-i", "-I", "-G", "-f", "-N", "-#", "-sSkfL"])
 def test_a_switch_takes_no_value(switch):
     assert parse_command(f"curl {switch} http://h/sessions/whoami").url == "http://h/sessions/whoami"
+
+
+@pytest.mark.parametrize(
+    ("options", "url"),
+    [
+        ("-G -d flow=abc", "http://h/self-service/login/flows?flow=abc"),
+        ("--get --data flow=abc", "http://h/self-service/login/flows?flow=abc"),
+        ("-sG -d a=1 -d b=2", "http://h/self-service/login/flows?a=1&b=2"),
+        (
+            "-G --data-urlencode 'return_to=https://a.b/c?d=e f'",
+            "http://h/self-service/login/flows?return_to=https%3A%2F%2Fa.b%2Fc%3Fd%3De+f",
+        ),
+        ("--url-query flow=abc", "http://h/self-service/login/flows?flow=abc"),
+        ("--url-query 'q=a&b' --url-query '+raw=%20'", "http://h/self-service/login/flows?q=a%26b&raw=%20"),
+    ],
+)
+def test_get_data_and_url_query_go_into_the_url(options, url):
+    curl = parse_command(f"curl {options} http://h/self-service/login/flows")
+    assert (curl.method, curl.url, curl.body) == ("GET", url, None)
+
+
+def test_get_data_joins_a_query_the_url_has():
+    curl = parse_command("curl -G -d id=1 'http://h/self-service/login/flows?x=y#top'")
+    assert curl.url == "http://h/self-service/login/flows?x=y&id=1#top"
+
+
+def test_urlencoded_body_is_read_as_curl_sends_it():
+    curl = parse_command("curl http://h/self-service/login?flow=x --data-urlencode 'password=a+b&c' -d method=password")
+    assert curl.body == {"password": "a+b&c", "method": "password"}

@@ -10,7 +10,7 @@ import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote_plus
 
 from bot.extract.jsonblobs import parse as parse_json
 from bot.models import Curl
@@ -56,9 +56,12 @@ _KINDS = {
     "data-ascii": "data",
     "data-raw": "data",
     "data-binary": "data",
-    "data-urlencode": "data",
+    "data-urlencode": "urlencode",
     "json": "json",
     "url": "url",
+    "url-query": "query",
+    "G": "get",
+    "get": "get",
 }
 
 
@@ -158,6 +161,8 @@ class _Parts:
     data: list[str] = field(default_factory=list)
     is_json: bool = False
     jar: bool = False
+    get: bool = False
+    query: list[str] = field(default_factory=list)
     options: list[tuple[str, ...]] = field(default_factory=list)
 
     def add(self, flag: str, name: str, value: str | None) -> None:
@@ -165,7 +170,9 @@ class _Parts:
             self.url = self.url or value or ""
             return
         kind = _KINDS.get(name)
-        if value is None or kind is None:
+        if kind == "get":
+            self.get = True
+        elif value is None or kind is None:
             self.options.append((flag,) if value is None else (flag, value))
         elif kind == "method":
             self.method = value.upper()
@@ -182,21 +189,49 @@ class _Parts:
         elif kind in ("data", "json"):
             self.data.append(value)
             self.is_json = self.is_json or kind == "json"
+        elif kind == "urlencode":
+            self.data.append(_urlencoded(value))
+        elif kind == "query":
+            self.query.append(value[1:] if value.startswith("+") else _urlencoded(value))
         elif kind == "url":
             self.url = value
+
+    def request(self) -> tuple[str, str, list[str]]:
+        """Method, URL and body data: with -G the data goes into the URL's query, as --url-query's does."""
+        data = [] if self.get else self.data
+        query = [*(self.data if self.get else ()), *self.query]
+        url = self.url
+        if query:
+            base, hash_, fragment = url.partition("#")
+            url = base + ("&" if "?" in base else "?") + "&".join(query) + hash_ + fragment
+        return self.method or ("POST" if data else "GET"), url, data
+
+
+def _urlencoded(value: str) -> str:
+    """What curl sends for `--data-urlencode` / `--url-query`: `name=content` with the content encoded, or
+    `name@file` (read from a file we cannot see, so left as written)."""
+    name, eq, content = value.partition("=")
+    if not eq:
+        if "@" in value:
+            return value
+        name, content = "", value
+    # Templates and shell variables stand for a value the user fills in: kept readable, not encoded.
+    encoded = quote_plus(content, safe="{}$")
+    return f"{name}={encoded}" if name else encoded
 
 
 def parse_command(command: str, label: str = "") -> Curl:
     parts = _Parts()
     for flag, name, value in _options(_tokens(command)[1:]):
         parts.add(flag, name, value)
+    method, url, data = parts.request()
     return Curl(
         label=label,
-        method=parts.method or ("POST" if parts.data else "GET"),
-        url=parts.url,
+        method=method,
+        url=url,
         headers=tuple(parts.headers),
         cookies=tuple(parts.cookies),
-        body=_body(parts.data, parts.is_json),
+        body=_body(data, parts.is_json),
         raw=command,
         cookie_jar=parts.jar,
         options=tuple(parts.options),
