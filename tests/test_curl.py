@@ -113,3 +113,12 @@ def test_get_data_joins_a_query_the_url_has():
 def test_urlencoded_body_is_read_as_curl_sends_it():
     curl = parse_command("curl http://h/self-service/login?flow=x --data-urlencode 'password=a+b&c' -d method=password")
     assert curl.body == {"password": "a+b&c", "method": "password"}
+
+
+def test_oauth2_bearer_is_an_authorization_header_and_stays_masked(triage):
+    token = "k8Zq2mVx9PaLw3"  # too short for the text patterns: only the parsed header can mask it
+    reply, turn = triage.triage(f"why 401?\ncurl -s --oauth2-bearer {token} http://127.0.0.1:4433/sessions/whoami")
+    (curl,) = [a for a in turn.artifacts if a.kind == "curl"]
+    assert curl.url == "http://127.0.0.1:4433/sessions/whoami"
+    assert curl.header("Authorization") == "Bearer k8Zq…****"
+    assert token not in to_json(reply) + turn_to_json(turn)

@@ -62,6 +62,7 @@ _KINDS = {
     "url-query": "query",
     "G": "get",
     "get": "get",
+    "oauth2-bearer": "bearer",
 }
 
 
@@ -195,6 +196,9 @@ class _Parts:
             self.query.append(value[1:] if value.startswith("+") else _urlencoded(value))
         elif kind == "url":
             self.url = value
+        elif kind == "bearer":
+            # Sent as this header, and masked as one (bot.extract.masking).
+            self.headers.append(("Authorization", f"Bearer {value}"))
 
     def request(self) -> tuple[str, str, list[str]]:
         """Method, URL and body data: with -G the data goes into the URL's query, as --url-query's does."""
