@@ -122,3 +122,10 @@ def test_oauth2_bearer_is_an_authorization_header_and_stays_masked(triage):
     assert curl.url == "http://127.0.0.1:4433/sessions/whoami"
     assert curl.header("Authorization") == "Bearer k8Zq…****"
     assert token not in to_json(reply) + turn_to_json(turn)
+
+
+def test_headers_read_from_a_file_are_unknown_not_a_header():
+    curl = parse_command("curl -H @headers.txt -H 'Accept: application/json' http://h/sessions/whoami")
+    assert curl.headers == (("Accept", "application/json"),)
+    assert curl.unknown == ("headers",)
+    assert curl.options == (("-H", "@headers.txt"),)  # the corrected request keeps it

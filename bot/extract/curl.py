@@ -165,6 +165,7 @@ class _Parts:
     get: bool = False
     query: list[str] = field(default_factory=list)
     options: list[tuple[str, ...]] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
 
     def add(self, flag: str, name: str, value: str | None) -> None:
         if not flag:
@@ -177,6 +178,10 @@ class _Parts:
             self.options.append((flag,) if value is None else (flag, value))
         elif kind == "method":
             self.method = value.upper()
+        elif kind == "header" and value.startswith("@"):
+            # curl reads headers from that file: which ones, we cannot know.
+            self.unknown.append("headers")
+            self.options.append((flag, value))
         elif kind == "header":
             key, _, hval = value.partition(":")
             if key.strip().lower() == "cookie":
@@ -239,6 +244,7 @@ def parse_command(command: str, label: str = "") -> Curl:
         raw=command,
         cookie_jar=parts.jar,
         options=tuple(parts.options),
+        unknown=tuple(dict.fromkeys(parts.unknown)),
     )
 
 
