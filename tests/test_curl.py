@@ -129,3 +129,11 @@ def test_headers_read_from_a_file_are_unknown_not_a_header():
     assert curl.headers == (("Accept", "application/json"),)
     assert curl.unknown == ("headers",)
     assert curl.options == (("-H", "@headers.txt"),)  # the corrected request keeps it
+
+
+def test_json_option_sends_json_headers_and_the_corrected_request_keeps_them(triage):
+    curl = parse_command("curl --json '{\"a\": 1}' -H 'Accept: */*' http://h/self-service/login?flow=x")
+    assert curl.headers == (("Accept", "*/*"), ("Content-Type", "application/json"))  # the user's Accept wins
+    corrected = _corrected(triage.answer(f"curl --json {TOTP_BODY} '{LOGIN}'"))
+    assert "--header 'Content-Type: application/json'" in corrected
+    assert "--header 'Accept: application/json'" in corrected

@@ -215,6 +215,14 @@ class _Parts:
             url = base + ("&" if "?" in base else "?") + "&".join(query) + hash_ + fragment
         return self.method or ("POST" if data else "GET"), url, data
 
+    def sent_headers(self) -> tuple[tuple[str, str], ...]:
+        """The headers as sent: --json adds JSON's Content-Type and Accept unless the user set them."""
+        headers = list(self.headers)
+        if self.is_json:
+            typed = {key.lower() for key, _ in headers}
+            headers += [(key, "application/json") for key in ("Content-Type", "Accept") if key.lower() not in typed]
+        return tuple(headers)
+
 
 def _urlencoded(value: str) -> str:
     """What curl sends for `--data-urlencode` / `--url-query`: `name=content` with the content encoded, or
@@ -238,7 +246,7 @@ def parse_command(command: str, label: str = "") -> Curl:
         label=label,
         method=method,
         url=url,
-        headers=tuple(parts.headers),
+        headers=parts.sent_headers(),
         cookies=tuple(parts.cookies),
         body=_body(data, parts.is_json),
         raw=command,
