@@ -137,3 +137,17 @@ def test_json_option_sends_json_headers_and_the_corrected_request_keeps_them(tri
     corrected = _corrected(triage.answer(f"curl --json {TOTP_BODY} '{LOGIN}'"))
     assert "--header 'Content-Type: application/json'" in corrected
     assert "--header 'Accept: application/json'" in corrected
+
+
+@pytest.mark.parametrize(
+    ("options", "method"),
+    [
+        ("-F a=b", "POST"),
+        ("--form-string a=b", "POST"),
+        ("-T body.json", "PUT"),
+        ("-I", "HEAD"),
+        ("-G -d a=b -I", "HEAD"),
+    ],
+)
+def test_options_that_imply_a_method(options, method):
+    assert parse_command(f"curl {options} http://h/self-service/login?flow=x").method == method

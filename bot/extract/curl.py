@@ -64,6 +64,16 @@ _KINDS = {
     "get": "get",
     "oauth2-bearer": "bearer",
 }
+# Options that choose the method when -X does not (a multipart form, an upload, headers only).
+_IMPLIED_METHOD = {
+    "F": "POST",
+    "form": "POST",
+    "form-string": "POST",
+    "T": "PUT",
+    "upload-file": "PUT",
+    "I": "HEAD",
+    "head": "HEAD",
+}
 
 
 @dataclass(frozen=True)
@@ -163,6 +173,7 @@ class _Parts:
     is_json: bool = False
     jar: bool = False
     get: bool = False
+    implied: str = ""  # the method an option implies
     query: list[str] = field(default_factory=list)
     options: list[tuple[str, ...]] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
@@ -172,6 +183,7 @@ class _Parts:
             self.url = self.url or value or ""
             return
         kind = _KINDS.get(name)
+        self.implied = _IMPLIED_METHOD.get(name, self.implied)
         if kind == "get":
             self.get = True
         elif value is None or kind is None:
@@ -213,7 +225,7 @@ class _Parts:
         if query:
             base, hash_, fragment = url.partition("#")
             url = base + ("&" if "?" in base else "?") + "&".join(query) + hash_ + fragment
-        return self.method or ("POST" if data else "GET"), url, data
+        return self.method or self.implied or ("POST" if data else "GET"), url, data
 
     def sent_headers(self) -> tuple[tuple[str, str], ...]:
         """The headers as sent: --json adds JSON's Content-Type and Accept unless the user set them."""
