@@ -195,6 +195,8 @@ def _curl(curl: Curl, patches: list[Patch]) -> Snippet:
         if patch.note and patch.note not in notes:
             notes.append(patch.note)
     lines = [f"curl --request {curl.method}", f"--url {_quote(url)}"]
+    # No fix touches these; without the user's cookie jar the corrected request would fail the CSRF check.
+    lines += [" ".join((option[0], *map(_quote, option[1:]))) for option in curl.options]
     lines += [f"--header {_quote(f'{k}: {v}')}" for k, v in headers]
     lines += [f"--cookie {_quote(c)}" for c in dict.fromkeys(cookies)]
     if body is not None:

@@ -67,6 +67,10 @@ class Curl:
     cookie_jar: bool = False  # -c / -b file given
     client: str = "curl"  # curl | http (a raw HTTP request) | fetch | axios
     credentials: bool | None = None  # fetch `credentials: "include"` / axios `withCredentials`; None for curl
+    # The curl options the fields above do not hold (`-c jar.txt`, `-k`, `-u …`), as (option, value) or (option,),
+    # in the user's order: a corrected request keeps them.
+    options: tuple[tuple[str, ...], ...] = ()
+    unknown: tuple[str, ...] = ()  # parts read from files we cannot see: "headers" for `-H @file`
 
     def header(self, name: str) -> str | None:
         name = name.lower()

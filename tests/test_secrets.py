@@ -42,6 +42,7 @@ PROSE_CASES = [
     ("my kratos login fails, I set SMTP_PASSWORD=Mail4Pw9xQ in the env", "Mail4Pw9xQ"),
     ("the hook sends Authorization: Basic YWRtaW46QWRtMW5QdzEy and kratos says 401", "YWRtaW46QWRtMW5QdzEy"),
     ("redis at redis://:R3dPw9{x}/z@redis:6379/0 for the kratos sessions?", "R3dPw9{x}/z"),
+    ("whoami gives 401 when I pass curl's --oauth2-bearer=k8Zq2mVx9PaLw3", "k8Zq2mVx9PaLw3"),
     ('login body "{\\"method\\":\\"password\\",\\"password\\":\\"Esc4pedPw\\"}" gives 400', "Esc4pedPw"),
     (
         "key:\n-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5\n-----END EC PRIVATE KEY-----",

@@ -11,7 +11,8 @@ What is secret:
   `*private_key`, `*api_key`, `*token`, `authorization*`), `auth.config.value`, the values of a `headers`
   map, a TLS key given inline, a `jwks_url` given as `base64://`;
 - a request: credential headers (Authorization of any scheme, Cookie values, `X-Session-Token`, `*key`,
-  `*secret`), body fields named like a credential, a backup code (`lookup_secret`);
+  `*secret`), body fields named like a credential, a backup code (`lookup_secret`), the password of curl's
+  `-u user:password` and of its other credential options;
 - any string anywhere: a URL's user-info password and credential query parameters, a PEM private key.
 
 Masking keeps what rules read: the type (a string stays a string, a list a list), a DSN's scheme and host,
@@ -69,7 +70,10 @@ _HASH_PREFIX = re.compile(
     r"^(?:\$(?:2[abxyz]?|argon2id|argon2i|pbkdf2-sha\d{1,3}|scrypt|sha(?:1|256|512)|sha(?:256|512)-crypt|md5|"
     r"md5-crypt|hmac-\w{1,20}|firescrypt|1|5|6)\$(?:\d{1,3}\$|[\w=,.-]{1,60}\$)?|\{SSHA(?:256|512)?\})"
 )
-_USER_OPTION = re.compile(r"(?:^|\s)(?:-u|--user)[ =]?['\"]?([^\s:'\"]{0,200}):([^\s'\"]{1,400})")
+# curl options whose value curl itself wipes from its command line (ARG_CLEAR in curl's option table):
+# `user:password` for the first group, a password for the second.
+_USER_PASSWORD_OPTIONS = {"-u", "--user", "-U", "--proxy-user", "-E", "--cert", "--proxy-cert"}
+_PASSWORD_OPTIONS = {"--pass", "--proxy-pass", "--tlspassword", "--proxy-tlspassword"}
 # The scheme word stays readable (rules tell `Bearer` from `session` or `Token`); only the credential is hidden.
 _AUTH = re.compile(r"^(\s*)(?:([A-Za-z][A-Za-z-]{0,19})(\s+))?(.*)$", re.DOTALL)
 
@@ -230,10 +234,17 @@ class _Masker:
             body = self.document(body, (), False, True, {})
         elif isinstance(body, str):
             body = self.text(scrub(body, self.found), "body")
-        for m in _USER_OPTION.finditer(curl.raw):
-            self.hide(m.group(2), "password", "--user")
+        options = tuple((flag, *(self.option(flag, v) for v in values)) for flag, *values in curl.options)
         # The raw command is masked in mask_artifacts, once every value of the message is known.
-        return dataclasses.replace(curl, headers=headers, cookies=cookies, url=url, body=body)
+        return dataclasses.replace(curl, headers=headers, cookies=cookies, url=url, body=body, options=options)
+
+    def option(self, flag: str, value: str) -> str:
+        if flag in _PASSWORD_OPTIONS:
+            return self.hide(value, "password", flag)
+        if flag in _USER_PASSWORD_OPTIONS and ":" in value:
+            user, _, password = value.partition(":")
+            return f"{user}:{self.hide(password, 'password', flag)}"
+        return self.text(scrub(value, self.found), flag)
 
 
 def _mask_raw(raw: str, hits: list[SecretHit]) -> str:
@@ -316,7 +327,13 @@ def mask_artifacts(
     if any(isinstance(a, Curl) for a in out):
         every = sorted([*found, *masker.hits], key=lambda h: len(h.value), reverse=True)
         out = [
-            dataclasses.replace(a, raw=_mask_raw(scrub(a.raw, found), every)) if isinstance(a, Curl) else a
+            dataclasses.replace(
+                a,
+                raw=_mask_raw(scrub(a.raw, found), every),
+                options=tuple(tuple(_mask_raw(v, every) for v in option) for option in a.options),
+            )
+            if isinstance(a, Curl)
+            else a
             for a in out
         ]
     return out, masker.hits

@@ -24,6 +24,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], int, int | None], ...] = (
     ("session_token", re.compile(r"(?i)\b(x-session-token)['\"]?\s*:\s*['\"]?([^\s'\"{}]{6,4096})"), 2, 1),
     ("bearer", re.compile(r"(?i)\b(authorization)['\"]?\s*:\s*['\"]?bearer\s+([^\s'\"{}]{6,8192})"), 2, 1),
     ("bearer", re.compile(r"(?i)\b(bearer)\s+([A-Za-z0-9_.~+/-]{16,8192}=*)"), 2, 1),
+    # curl's option for the same header: `--oauth2-bearer TOKEN`, `--oauth2-bearer=TOKEN`.
+    ("bearer", re.compile(r"--(oauth2-bearer)[= ][ \t]{0,8}['\"]?([^\s'\"{}]{6,8192})"), 2, 1),
     ("session_token", re.compile(r'"(session_token)"\s*:\s*"([^"{}\s]{8,4096})"'), 2, 1),
     ("password", re.compile(r'"((?:new_)?password)"\s*:\s*"([^"\n]{1,512})"'), 2, 1),
     # The same JSON pasted as a string literal: `{\"password\":\"…\"}`.

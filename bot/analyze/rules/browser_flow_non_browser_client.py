@@ -1,9 +1,10 @@
-"""browser-flow-non-browser-client: curl (a script, Postman, a server) drives a `/browser` flow.
+"""browser-flow-non-browser-client: curl (a script, Postman, a server) drives a `/browser` flow without cookies.
 
 Why: `/self-service/<flow>/browser` creates a browser flow. It sets a CSRF cookie and expects that
 cookie plus the `csrf_token` from `ui.nodes` on submit, and it answers JSON clients with 422
 `browser_location_change_required` where a browser would follow a redirect. curl keeps no cookies
-unless told to (`-c`/`-b`).
+unless told to (`-c`/`-b`). A command that already sends cookies (`-c`/`-b`, `--cookie-jar`, `--cookie`,
+a `Cookie:` header) is how a browser flow is tested with curl, so it is left alone.
 Example: `curl '{{host}}/self-service/login/browser?aal=aal1' -H 'accept: application/json'`.
 Fix: for scripts, mobile apps and servers use `/self-service/<flow>/api` (no cookies, no CSRF, JSON
 answers, a `session_token`); to test a browser flow with curl, keep a cookie jar and send csrf_token.
@@ -28,11 +29,9 @@ def check(ev: Evidence, kb: KnowledgeBase):
             endpoint is None
             or endpoint.variant != "browser"
             or endpoint.flow in seen
-            or curl.client
-            not in (
-                "curl",
-                "http",
-            )
+            or curl.client not in ("curl", "http")
+            or curl.cookie_jar
+            or curl.cookies
         ):
             continue
         flow = endpoint.flow or "login"

@@ -6,6 +6,7 @@ Anything else, curl's default `Accept: */*` included, gets a 303 redirect to the
 script sees an HTML page or an empty body instead of the flow.
 Example: `curl http://127.0.0.1:4433/self-service/login/browser`.
 Fix: add `-H 'Accept: application/json'` (or use the `/api` flow).
+Quiet when the headers come from a file (`-H @headers.txt`): it may hold the Accept header.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def check(ev: Evidence, kb: KnowledgeBase):
         endpoint = curl_endpoint(curl)
         if curl.client not in ("curl", "http") or endpoint is None or endpoint.variant != "browser":
             continue
-        if asks_for_json(curl):
+        if asks_for_json(curl) or "headers" in curl.unknown:
             continue
         yield Finding(
             rule="request-accept-json",
