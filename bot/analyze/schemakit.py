@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from rapidfuzz import fuzz, process
+
 EXT = "ory.sh/kratos"
 
 
@@ -188,6 +190,26 @@ def allowed_keys_at(path: tuple[str, ...]) -> list[str]:
     if len(path) == 1:
         return list(groups)
     return list(groups.get(path[1], {})) if len(path) == 2 else []
+
+
+def closest(word: str, choices: list[str]) -> str | None:
+    """The choice `word` is a typo of. Plain edit-distance ratio: "identifer" is close to "identifier", a
+    different word ("passwordless") is not close to "password"."""
+    best = process.extractOne(word, choices, scorer=fuzz.ratio, score_cutoff=85) if choices else None
+    return best[0] if best else None
+
+
+def as_meant(options: Any, path: tuple[str, ...]) -> dict:
+    """An object of the extension (at `path` below `ory.sh/kratos`) with each misspelt option under the name
+    schema-extension renames it to. Rules that read options see what the user meant, so they do not add a
+    second `password` next to the `pasword` that the rename fixes."""
+    if not isinstance(options, dict):
+        return {}
+    allowed = allowed_keys_at(path)
+    out: dict = {}
+    for key, value in options.items():
+        out.setdefault(key if key in allowed else (closest(key, allowed) or key), value)
+    return out
 
 
 def walk_keys(doc: Any, limit: int = 2000) -> Iterator[tuple[tuple[str, ...], str, Any]]:
