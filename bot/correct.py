@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import yaml
 
-from bot.analyze.schemakit import JsonEdit, rename_key
+from bot.analyze.schemakit import JsonEdit, parents, rename_key
 from bot.models import Artifact, Curl, Finding, IdentitySchema, KratosConfig, Patch, Snippet
 
 MAX_CORRECTIONS = 3
@@ -117,27 +117,19 @@ def _config(config: dict, patches: list[Patch]) -> Snippet | None:
     doc = copy.deepcopy(config)
     notes: dict[tuple[str, ...], object] = {}
     for patch in patches:
-        parent = doc
-        for part in patch.path[:-1]:
-            if isinstance(parent, list) and part.isdigit() and int(part) < len(parent):
-                parent = parent[int(part)]
-            elif isinstance(parent, dict):
-                parent = parent.setdefault(part, {})
-            else:
-                break
-        if not isinstance(parent, dict):
-            continue
         key = patch.path[-1]
-        if patch.op == "set":
-            parent[key] = patch.value
-            # _yaml_lines walks list items as "[]": a note on providers.0.scope is keyed providers.[].scope.
-            notes[tuple("[]" if p.isdigit() else p for p in patch.path)] = patch.note
-        elif patch.op == "remove" and key in parent:
-            del parent[key]
-            notes.setdefault(("removed",) + patch.path[:-1], []).append(patch.note)
-        elif patch.op == "rename" and key in parent:
-            rename_key(parent, key, str(patch.value), parent[key])
-            notes[patch.path[:-1] + (str(patch.value),)] = patch.note
+        # _yaml_lines walks list items as "[]": a note on providers.0.scope is keyed providers.[].scope.
+        where = tuple("[]" if p.isdigit() else p for p in patch.path[:-1])
+        for parent in parents(doc, patch.path, create=patch.op == "set"):
+            if patch.op == "set":
+                parent[key] = patch.value
+                notes[where + (key,)] = patch.note
+            elif patch.op == "remove" and key in parent:
+                del parent[key]
+                notes.setdefault(("removed",) + where, []).append(patch.note)
+            elif patch.op == "rename" and key in parent:
+                rename_key(parent, key, str(patch.value), parent[key])
+                notes[where + (str(patch.value),)] = patch.note
     try:
         lines = _yaml_lines(doc, (), notes)
     except _TooLong:

@@ -72,6 +72,27 @@ def rename_key(mapping: dict, old: str, new: str, value: Any) -> bool:
     return True
 
 
+def parents(doc: Any, path: tuple[str, ...], create: bool = False) -> list[dict]:
+    """The objects that hold `path`'s last key, following models.Patch's convention for list items: an index
+    is that item, `[]` every item. `create` adds the missing objects on the way (for a `set`)."""
+    nodes = [doc]
+    for part in path[:-1]:
+        step: list = []
+        for node in nodes:
+            if isinstance(node, list):
+                if part == "[]":
+                    step.extend(node)
+                elif part.isdigit() and int(part) < len(node):
+                    step.append(node[int(part)])
+            elif isinstance(node, dict):
+                if part not in node and create:
+                    node[part] = {}
+                if part in node:
+                    step.append(node[part])
+        nodes = step
+    return [node for node in nodes if isinstance(node, dict)]
+
+
 class JsonEdit:
     """Changes to a copy of a JSON document; `render()` prints it with `// <- note` on changed lines."""
 
@@ -80,27 +101,15 @@ class JsonEdit:
         self._values: list[tuple[Any, str]] = []
         self._notes: list[str] = []
 
-    def _parent(self, path: tuple[str, ...], create: bool) -> dict | None:
-        node = self.doc
-        for part in path[:-1]:
-            if not isinstance(node, dict):
-                return None
-            if part not in node:
-                if not create:
-                    return None
-                node[part] = {}
-            node = node[part]
-        return node if isinstance(node, dict) else None
-
     def set(self, path: tuple[str, ...], value: Any, note: str) -> None:
-        parent = self._parent(path, create=True)
-        if parent is not None:
+        for parent in parents(self.doc, path, create=True):
             parent[path[-1]] = _MARK.format(len(self._values))
             self._values.append((value, note))
 
     def remove(self, path: tuple[str, ...], note: str) -> None:
-        parent = self._parent(path, create=False)
-        if parent is not None and path[-1] in parent:
+        for parent in parents(self.doc, path):
+            if path[-1] not in parent:
+                continue
             del parent[path[-1]]
             # The note goes first in the parent so its line (and comma) can become a comment line.
             items = list(parent.items())
@@ -110,8 +119,9 @@ class JsonEdit:
             self._notes.append(note)
 
     def rename(self, path: tuple[str, ...], new_name: str, note: str) -> None:
-        parent = self._parent(path, create=False)
-        if parent is not None and path[-1] in parent:
+        for parent in parents(self.doc, path):
+            if path[-1] not in parent:
+                continue
             value = parent[path[-1]]
             if rename_key(parent, path[-1], new_name, _MARK.format(len(self._values))):
                 self._values.append((value, note))
