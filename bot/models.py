@@ -96,6 +96,9 @@ class KratosConfig:
     env_names: tuple[tuple[str, str], ...] = ()  # (ENV_VAR, key path) for config read from env vars
     env_unknown: tuple[str, ...] = ()  # env vars that look like Kratos config but map to no key
     cut: bool = False  # the paste was cut off (`[…]`): checked as far as it goes, never rewritten
+    # The YAML as pasted (masked like `config`), so a corrected copy keeps its comments, key order and quoting;
+    # "" when the config was not pasted as YAML. A Helm paste keeps the whole values document.
+    pasted: str = ""
 
 
 @dataclass(frozen=True)

@@ -40,3 +40,65 @@ def test_rename_inside_a_list_item_lands_in_that_item(triage):
     assert "client_secert" not in github and "client_secret" in github
     assert list(github) == ["id", "provider", "client_id", "client_secret", "mapper_url", "scope"]
     assert "client_secret" not in google
+
+
+COMMENTED = """my kratos.yml, Kratos says the config is invalid:
+```yaml
+serve:
+  public:
+    base_url: "https://auth.example.com/"   # behind the proxy
+selfservice:
+  default_browser_return_url: 'https://app.example.com/'
+  flows:
+    # the UI lives in the app
+    settings:
+      ui_url: https://app.example.com/settings
+      privileged_session_max_age: 15m
+    login:
+      ui_url: https://app.example.com/login
+      lifespn: 10m  # was 1h
+secrets:
+  cookie:
+    - Kq9vLm2XcT7pWz4R  # rotated: Kq9vLm2XcT7pWz4R
+```
+"""
+
+
+def test_corrected_yaml_keeps_comments_key_order_and_quoting(triage):
+    reply = triage.answer(COMMENTED)
+    (section,) = [s for s in reply.sections if s.title == "Corrected config"]
+    code = section.code.code
+    assert 'base_url: "https://auth.example.com/"   # behind the proxy' in code
+    assert "default_browser_return_url: 'https://app.example.com/'" in code
+    assert "    # the UI lives in the app\n    settings:" in code
+    assert "lifespan: 10m  # <- was 'lifespn'  # was 1h" in code
+    assert code.index("settings:") < code.index("login:") < code.index("secrets:")
+    assert "Kq9vLm2XcT7pWz4R" not in code  # masked in the comment too
+
+
+HELM = """values.yaml:
+```yaml
+image:
+  tag: v1.3.1
+kratos:
+  automigration:
+    enabled: true
+  config:
+    # kratos.yml
+    log:
+      level: warn   # too chatty
+    serve:
+      public:
+        base_url: https://auth.example.com/
+```
+"""
+
+
+def test_helm_values_come_back_as_their_kratos_config_block(triage):
+    reply = triage.answer(HELM)
+    (section,) = [s for s in reply.sections if s.title == "Corrected config"]
+    code = section.code.code
+    assert code.startswith("kratos:\n  config:\n    # kratos.yml\n    log:\n")
+    assert "level: warning  # <- was 'warn'  # too chatty" in code
+    assert "image:" not in code and "automigration" not in code
+    assert yaml.safe_load(code)["kratos"]["config"]["serve"]["public"]["base_url"] == "https://auth.example.com/"

@@ -86,7 +86,7 @@ def parents(doc: Any, path: tuple[str, ...], create: bool = False) -> list[dict]
                     step.append(node[int(part)])
             elif isinstance(node, dict):
                 if part not in node and create:
-                    node[part] = {}
+                    node[part] = type(node)()  # a round-trip YAML map makes one of its kind
                 if part in node:
                     step.append(node[part])
         nodes = step
