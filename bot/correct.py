@@ -99,7 +99,7 @@ def _overlay(node, masked, seen: set[int]) -> None:
         return  # a YAML alias: its node is done once
     seen.add(id(node))
     pairs = (
-        [(k, masked.get(k)) for k in node]
+        [(k, masked[k]) for k in node if k in masked]
         if isinstance(node, dict) and isinstance(masked, dict)
         else list(enumerate(masked[: len(node)]))
         if isinstance(node, list) and isinstance(masked, list)

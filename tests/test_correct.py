@@ -102,3 +102,10 @@ def test_helm_values_come_back_as_their_kratos_config_block(triage):
     assert "level: warning  # <- was 'warn'  # too chatty" in code
     assert "image:" not in code and "automigration" not in code
     assert yaml.safe_load(code)["kratos"]["config"]["serve"]["public"]["base_url"] == "https://auth.example.com/"
+
+
+def test_a_part_pyyaml_reads_differently_is_printed_as_pasted(triage):
+    # PyYAML reads the key `on` as true: it is missing from the masked config, which is no reason to blank it.
+    reply = triage.answer("kratos.yml:\n```yaml\nlog:\n  level: warn\n  on:\n    format: json\n```\n")
+    (section,) = [s for s in reply.sections if s.title == "Corrected config"]
+    assert "  on:\n    format: json" in section.code.code
