@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.analyze.versionkit import release_key
+from bot.analyze.versionkit import fit_fix, release_key
 from bot.kb.loader import UNRELEASED, Entry, KnowledgeBase
 from bot.models import Finding, Link, Match, Reply, Section, Snippet
 from bot.retrieve import stems
@@ -199,7 +199,7 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
         fixes.extend(f.fixes)
     if primary is not None:
         # The findings already say what to do about this paste; the entry adds only its top advice.
-        entry_fixes = [_fill(x, values) for x in primary.fixes]
+        entry_fixes = [fit_fix(kb, ci.version, _fill(x, values)) for x in primary.fixes]
         if any(f.overrides_advice and primary.id in f.entries for f in findings):
             pass
         elif explains_primary:
@@ -237,7 +237,7 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     asked = kb.entries.get(ci.asked) if ci.asked else None
     if asked is not None and asked.id not in explained:
         gist = [first_sentences(_fill(asked.summary, values), 2)]
-        gist += [f"- {_fill(x, values)}" for x in asked.fixes[:2]]
+        gist += [f"- {fit_fix(kb, ci.version, _fill(x, values))}" for x in asked.fixes[:2]]
         sections.append(Section(f"About your question: {asked.title}", tuple(gist)))
         explained.append(asked.id)
     secondary = [

@@ -7,16 +7,16 @@ user gets one corrected copy, not one per rule.
 
 from __future__ import annotations
 
-import copy
 import json
-import re
 import shlex
 from collections import defaultdict
+from io import StringIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import yaml
+from ruamel.yaml import YAML, YAMLError
+from ruamel.yaml.comments import CommentedMap
 
-from bot.analyze.schemakit import JsonEdit, rename_key
+from bot.analyze.schemakit import JsonEdit, parents, rename_key
 from bot.models import Artifact, Curl, Finding, IdentitySchema, KratosConfig, Patch, Snippet
 
 MAX_CORRECTIONS = 3
@@ -38,7 +38,7 @@ def corrections(focus: tuple[Artifact, ...], findings: list[Finding]) -> list[Sn
             out.append(_json_doc(artifact.schema, patches, "corrected schema"))
         elif isinstance(artifact, KratosConfig) and not artifact.cut:
             # A corrected copy of a cut-off paste would present the missing part as deleted.
-            config = _config(artifact.config, patches)
+            config = _config(artifact, patches)
             if config is not None:
                 out.append(config)
         elif isinstance(artifact, Curl):
@@ -62,87 +62,158 @@ def _json_doc(doc: dict, patches: list[Patch], what: str) -> Snippet:
     return Snippet("json", edit.render(), f"{what}: changed lines end with `// <-` (remove those comments)")
 
 
-_PLAIN = re.compile(r"[A-Za-z_/](?:[\w./:@-]*[\w./@-])?")  # no spaces, no trailing colon
-_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
-
-
-def _scalar(value) -> str:
-    # Most config values are plain words, URLs or numbers; the YAML emitter is only needed for the rest.
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str) and _PLAIN.fullmatch(value) and value.lower() not in _YAML_WORDS:
-        return value
-    return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True).strip().removesuffix("...").strip()
-
-
-class _TooLong(Exception):
-    pass
-
-
-def _yaml_lines(
-    node, path: tuple[str, ...], notes: dict, indent: int = 0, budget: list[int] | None = None
-) -> list[str]:
-    budget = [MAX_LINES] if budget is None else budget
-    budget[0] -= len(node) if isinstance(node, dict | list) else 1
-    if budget[0] < 0:
-        raise _TooLong
-    pad = "  " * indent
-    out: list[str] = []
-    for note in notes.get(("removed",) + path, []):
-        out.append(f"{pad}# <- {note}")
-    if isinstance(node, dict):
-        for key, value in node.items():
-            here = path + (str(key),)
-            mark = f"  # <- {notes[here]}" if here in notes else ""
-            if isinstance(value, dict | list) and value:
-                out.append(f"{pad}{key}:{mark}")
-                out.extend(_yaml_lines(value, here, notes, indent + 1, budget))
-            else:
-                out.append(f"{pad}{key}: {_scalar(value)}{mark}")
-    elif isinstance(node, list):
-        for item in node:
-            if isinstance(item, dict | list) and item:
-                sub = _yaml_lines(item, path + ("[]",), notes, indent + 1, budget)
-                out.append(f"{pad}- {sub[0].strip()}")
-                out.extend(sub[1:])
-            else:
-                out.append(f"{pad}- {_scalar(item)}")
-    return out
-
-
-def _config(config: dict, patches: list[Patch]) -> Snippet | None:
-    """Config comes back as YAML, each changed key marked with `# <-`; None when it would be too long."""
-    doc = copy.deepcopy(config)
-    notes: dict[tuple[str, ...], object] = {}
-    for patch in patches:
-        parent = doc
-        for part in patch.path[:-1]:
-            if isinstance(parent, list) and part.isdigit() and int(part) < len(parent):
-                parent = parent[int(part)]
-            elif isinstance(parent, dict):
-                parent = parent.setdefault(part, {})
-            else:
-                break
-        if not isinstance(parent, dict):
+def _indents(text: str) -> tuple[int, int]:
+    """(mapping indent, offset of a list's dash) of the paste, so the corrected copy lines up with it."""
+    mapping = offset = None
+    lines = [line for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+    for prev, line in zip(lines, lines[1:], strict=False):
+        if not prev.rstrip().endswith(":"):
             continue
-        key = patch.path[-1]
-        if patch.op == "set":
-            parent[key] = patch.value
-            # _yaml_lines walks list items as "[]": a note on providers.0.scope is keyed providers.[].scope.
-            notes[tuple("[]" if p.isdigit() else p for p in patch.path)] = patch.note
-        elif patch.op == "remove" and key in parent:
-            del parent[key]
-            notes.setdefault(("removed",) + patch.path[:-1], []).append(patch.note)
-        elif patch.op == "rename" and key in parent:
-            rename_key(parent, key, str(patch.value), parent[key])
-            notes[patch.path[:-1] + (str(patch.value),)] = patch.note
-    try:
-        lines = _yaml_lines(doc, (), notes)
-    except _TooLong:
+        body = prev.lstrip()
+        # A key that opens a list item (`- id:`) stands two columns right of its dash.
+        at = len(prev) - len(body) + (2 if body.startswith("- ") else 0)
+        step = len(line) - len(line.lstrip()) - at
+        if line.lstrip().startswith("- ") and offset is None and step >= 0:
+            offset = step
+        elif not line.lstrip().startswith("- ") and mapping is None and step > 0:
+            mapping = step
+        if mapping is not None and offset is not None:
+            break
+    return mapping or 2, 2 if offset is None else offset
+
+
+def _yaml(text: str) -> YAML:
+    mapping, offset = _indents(text)
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    y.allow_duplicate_keys = True  # PyYAML read the paste with the last value winning; so does the copy
+    y.width = 4096  # a long URL stays on its line
+    y.indent(mapping=mapping, sequence=offset + 2, offset=offset)
+    return y
+
+
+def _overlay(node, masked, seen: set[int]) -> None:
+    """Put the masked values of the config into the round-trip document: the pasted text was masked by
+    value, the config by where each value stands, and only the latter is sure to have caught every one."""
+    if id(node) in seen:
+        return  # a YAML alias: its node is done once
+    seen.add(id(node))
+    pairs = (
+        [(k, masked[k]) for k in node if k in masked]
+        if isinstance(node, dict) and isinstance(masked, dict)
+        else list(enumerate(masked[: len(node)]))
+        if isinstance(node, list) and isinstance(masked, list)
+        else []
+    )
+    for key, want in pairs:
+        have = node[key]
+        if isinstance(have, dict | list):
+            if want is None:
+                node[key] = None  # masking gave up on this part: print none of it
+            else:
+                _overlay(have, want, seen)
+        elif isinstance(want, str) and have != want:
+            node[key] = want
+
+
+def _too_big(node) -> bool:
+    budget, stack = MAX_LINES, [node]
+    while stack:
+        item = stack.pop()
+        budget -= 1
+        if budget < 0:
+            return True
+        stack.extend(item.values() if isinstance(item, dict) else item if isinstance(item, list) else ())
+    return False
+
+
+def _round_trip(artifact: KratosConfig) -> tuple[YAML, CommentedMap, CommentedMap] | None:
+    """(emitter, document to print, the config inside it); None when it would be too long to read."""
+    text = artifact.pasted
+    if text.count("\n") <= MAX_LINES and artifact.source in ("yaml", "helm"):
+        y = _yaml(text)
+        try:
+            doc = y.load(text)
+            config = doc["kratos"]["config"] if artifact.source == "helm" else doc
+        except (YAMLError, KeyError, TypeError):
+            doc = None  # ruamel reads YAML 1.2 and stricter than PyYAML: print from the config instead
+        if isinstance(doc, CommentedMap) and isinstance(config, CommentedMap):
+            _overlay(config, artifact.config, set())
+            if artifact.source == "helm":
+                # The kratos.config block is the part to correct: the rest of the values file is left out.
+                for key in [k for k in doc if k != "kratos"]:
+                    del doc[key]
+                for key in [k for k in doc["kratos"] if k != "config"]:
+                    del doc["kratos"][key]
+            return y, doc, config
+    if _too_big(artifact.config):
         return None
-    return Snippet("yaml", "\n".join(lines), "corrected config: changed lines end with `# <-`")
+    y = _yaml("")
+    out = StringIO()
+    y.dump(artifact.config, out)
+    doc = y.load(out.getvalue())
+    return y, doc, doc
+
+
+def _mark(parent, key: str, note: str) -> None:
+    """End the key's line with `# <- note`, keeping the user's own comment there after it."""
+    if not isinstance(parent, CommentedMap):
+        return  # inside a value a patch set: that value's key is marked already
+    old = parent.ca.items.get(key, [None, None, None])[2]
+    mine = f"<- {note}" + (f"  {old.value.strip()}" if old is not None else "")
+    parent.yaml_add_eol_comment(mine, key)
+
+
+def _rename(parent: dict, key: str, new: str) -> bool:
+    if new in parent and new != key:
+        return False  # never overwrite the user's data
+    if not isinstance(parent, CommentedMap):
+        return rename_key(parent, key, new, parent[key])
+    # Keys merged in from an anchor (`<<: *flow`) are no place of their own: only the map's own keys move.
+    own = [k for k, _ in parent.non_merged_items()]
+    comment = parent.ca.items.pop(key, None)
+    parent[new] = parent.pop(key)
+    if comment is not None:
+        parent.ca.items[new] = comment
+    for later in own[own.index(key) + 1 :]:
+        parent.move_to_end(later)
+    return True
+
+
+def _note_first(parent: dict, note: str) -> None:
+    """Like the schema copy: a removed key's note stands first in the mapping it was taken from."""
+    if isinstance(parent, CommentedMap) and parent:
+        column = parent.lc.col if parent.lc.col is not None else 0
+        parent.yaml_set_comment_before_after_key(next(iter(parent)), before=f"<- {note}", indent=column)
+
+
+def _config(artifact: KratosConfig, patches: list[Patch]) -> Snippet | None:
+    """The config as the user wrote it (comments, key order, quoting), each changed key marked with `# <-`;
+    None when it would be too long to read."""
+    found = _round_trip(artifact)
+    if found is None:
+        return None
+    y, doc, config = found
+    removed: list[tuple[dict, str]] = []  # noted once every patch is in: a move may refill the mapping
+    for patch in patches:
+        key = patch.path[-1]
+        for parent in parents(config, patch.path, create=patch.op == "set"):
+            if patch.op == "set":
+                parent[key] = patch.value
+                _mark(parent, key, patch.note)
+            elif patch.op == "remove" and key in parent:
+                del parent[key]
+                removed.append((parent, patch.note))
+            elif patch.op == "rename" and key in parent and _rename(parent, key, str(patch.value)):
+                _mark(parent, str(patch.value), patch.note)
+    for parent, note in removed:
+        _note_first(parent, note)
+    out = StringIO()
+    y.dump(doc, out)
+    text = out.getvalue().rstrip("\n")
+    if text.count("\n") >= MAX_LINES:
+        return None
+    return Snippet("yaml", text, "corrected config: changed lines end with `# <-`")
 
 
 def _quote(value: str) -> str:

@@ -100,6 +100,9 @@ class KratosConfig:
     env_names: tuple[tuple[str, str], ...] = ()  # (ENV_VAR, key path) for config read from env vars
     env_unknown: tuple[str, ...] = ()  # env vars that look like Kratos config but map to no key
     cut: bool = False  # the paste was cut off (`[…]`): checked as far as it goes, never rewritten
+    # The YAML as pasted (masked like `config`), so a corrected copy keeps its comments, key order and quoting;
+    # "" when the config was not pasted as YAML. A Helm paste keeps the whole values document.
+    pasted: str = ""
 
 
 @dataclass(frozen=True)
@@ -145,8 +148,14 @@ class Snippet:
 class Patch:
     """One change to a pasted artifact; `bot.correct` applies all of a finding set's patches at once.
 
-    `target` is the artifact's index in the evidence focus. Paths: a schema or config uses its JSON
-    path; a curl uses ("url",), ("query", name), ("body", field), ("header", name) or ("cookie", i).
+    `target` is the artifact's index in the evidence focus. A curl's paths are ("url",), ("query", name),
+    ("body", field), ("header", name) or ("cookie", i). A schema's or config's path is its keys from the
+    root, and a list item in it is written one way everywhere (rules, `bot.correct`):
+    - its index as a string, `("selfservice", "methods", "oidc", "config", "providers", "1", "scope")`,
+      when the patch is for that one item (a rule found the problem there);
+    - `"[]"` when the patch is for every item of the list.
+    Config key *names* (the facts, `Finding.config_keys`, `configkit.Node.dotted`) are no paths: they write
+    any list item as `[]`, `selfservice.methods.oidc.config.providers[].scope`.
     """
 
     target: int

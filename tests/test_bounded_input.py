@@ -112,7 +112,8 @@ def test_helm_values_with_anchors_within_the_budget_are_still_checked(triage):
     assert not notes(reply)
     assert any(f.rule == "config-keys" and "enabeld" in f.title for f in reply.findings)
     corrected = next(s.code.code for s in reply.sections if s.title == "Corrected config")
-    assert "lifespan: 10m" in corrected.split("registration:")[1]  # the merged anchor, expanded once
+    # The anchor and its merge as the user wrote them, not expanded.
+    assert "<<: *flow" in corrected.split("registration:")[1] and corrected.count("lifespan: 10m") == 1
 
 
 def _nested(kind: str, depth: int) -> str:

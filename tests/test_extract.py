@@ -48,6 +48,22 @@ def test_tolerant_json_comments_trailing_commas():
     assert blob.value == {"a": 1, "b": [1, 2]} and blob.tolerant
 
 
+def test_tolerant_json_leaves_the_values_alone():
+    # The trailing-comma regex also ate the `,` of `,]` inside the pattern string.
+    (blob,) = find_json('{"username": {"type": "string", "pattern": "^[a-z0-9_,]+$"}, // login name\n}')
+    assert blob.value == {"username": {"type": "string", "pattern": "^[a-z0-9_,]+$"}}
+
+
+def test_js_object_body_with_an_apostrophe_in_a_value():
+    # Turning every single quote into a double one broke `o'brien`, and the body was lost.
+    text = (
+        "await fetch('https://auth.example.com/self-service/login?flow=1', {method: 'POST', "
+        "body: JSON.stringify({method: 'password', identifier: \"o'brien@example.com\", password: 'x',})})"
+    )
+    (curl,) = _extract(text).of(Curl)
+    assert curl.body == {"method": "password", "identifier": "o'brien@example.com", "password": "****"}
+
+
 def test_numbered_multiline_curls_with_templates():
     text = (
         "curl --request GET \\\n--url 'http://h/self-service/recovery/browser'\n"

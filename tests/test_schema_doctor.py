@@ -49,6 +49,12 @@ def test_json_edit_never_overwrites_existing_key():
     }
 
 
+def _corrected_schema(reply) -> dict:
+    (section,) = [s for s in reply.sections if s.title == "Corrected schema"]
+    lines = section.code.code.split("\n")
+    return json.loads("\n".join(line.split("  // <-")[0] for line in lines if not line.strip().startswith("//")))
+
+
 def test_corrected_schema_is_valid_json_once_comments_are_removed(triage):
     text = (
         '{"properties": {"traits": {"type": "object", "properties": {"email": {"type": "strin", "format": "email",'
@@ -56,12 +62,7 @@ def test_corrected_schema_is_valid_json_once_comments_are_removed(triage):
         ' "verification": {"via": "mail"}}}}}}}'
     )
     reply = triage.answer(text)
-    (section,) = [s for s in reply.sections if s.title == "Corrected schema"]
-    code = "\n".join(
-        line.split("  // <-")[0] for line in section.code.code.split("\n") if "// <-" not in line.strip()[:5]
-    )
-    fixed = json.loads(code)
-    ext = fixed["properties"]["traits"]["properties"]["email"]
+    ext = _corrected_schema(reply)["properties"]["traits"]["properties"]["email"]
     assert ext["type"] == "string"
     assert ext["ory.sh/kratos"]["credentials"] == {
         "password": {"identifier": True},
@@ -69,3 +70,15 @@ def test_corrected_schema_is_valid_json_once_comments_are_removed(triage):
     }
     assert ext["ory.sh/kratos"]["verification"] == {"via": "email"}
     assert "was 'identifer'" in to_text(reply)
+
+
+def test_misspelt_credential_is_renamed_with_its_value(triage):
+    # `credentials` allows no other keys: adding `password` next to `pasword` would still be rejected.
+    text = (
+        '{"properties": {"traits": {"type": "object", "properties": {"email": {"type": "string", "format": "email",'
+        ' "ory.sh/kratos": {"credentials": {"pasword": {"identifier": true}}}}}, "required": ["email"]}}}'
+    )
+    reply = triage.answer(text)
+    email = _corrected_schema(reply)["properties"]["traits"]["properties"]["email"]
+    assert email["ory.sh/kratos"]["credentials"] == {"password": {"identifier": True}}
+    assert "was 'pasword'" in to_text(reply)

@@ -23,17 +23,10 @@ _PY_TYPES = {
 
 @dataclass(frozen=True)
 class Node:
-    path: tuple[str, ...]  # the path in the pasted document (list items as "[]")
-    dotted: str  # a.b[].c
+    path: tuple[str, ...]  # where it is in the pasted document, list items by index (see models.Patch)
+    dotted: str  # its config key name, list items as `[]`: a.b[].c
     value: Any
     row: dict | None  # the facts row, None for an unknown key
-
-
-def dotted(path: tuple[str, ...]) -> str:
-    out = ""
-    for part in path:
-        out += "[]" if part == "[]" else (f".{part}" if out else part)
-    return out
 
 
 def has_children(facts: Facts, generic: str) -> bool:
@@ -45,27 +38,36 @@ def generic_of(facts: Facts, key: str) -> str | None:
     return row["key"] if row else None
 
 
+def parent_of(facts: Facts, name: str) -> str:
+    """The facts' name of the key that holds `name` (`a.b[].c` -> `a.b[]`); "" at the top level."""
+    parent = name.rpartition(".")[0]
+    if parent.endswith("[]"):
+        base = generic_of(facts, parent[:-2])
+        return base + "[]" if base else ""
+    return (generic_of(facts, parent) or "") if parent else ""
+
+
 def walk(facts: Facts, config: dict) -> Iterator[Node]:
     """Every key of the document; descent stops at unknown keys and at free-form objects."""
-    stack: list[tuple[tuple[str, ...], Any]] = [((), config)]
+    stack: list[tuple[tuple[str, ...], str, Any]] = [((), "", config)]
     budget = MAX_NODES
     while stack and budget > 0:
-        path, node = stack.pop()
+        path, prefix, node = stack.pop()
         budget -= 1
         items = node.items() if isinstance(node, dict) else []
         for key, value in items:
             here = path + (str(key),)
-            name = dotted(here)
+            name = f"{prefix}.{key}" if prefix else str(key)
             row = facts.config_key(name)
             yield Node(here, name, value, row)
             if row is None or not has_children(facts, row["key"]):
                 continue
             if isinstance(value, dict):
-                stack.append((here, value))
+                stack.append((here, name, value))
             elif isinstance(value, list):
-                for item in value[:100]:
+                for i, item in enumerate(value[:100]):
                     if isinstance(item, dict):
-                        stack.append((here + ("[]",), item))
+                        stack.append((here + (str(i),), name + "[]", item))
 
 
 def siblings(facts: Facts, parent_generic: str) -> list[str]:

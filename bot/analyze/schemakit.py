@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from rapidfuzz import fuzz, process
+
 EXT = "ory.sh/kratos"
 
 
@@ -70,6 +72,27 @@ def rename_key(mapping: dict, old: str, new: str, value: Any) -> bool:
     return True
 
 
+def parents(doc: Any, path: tuple[str, ...], create: bool = False) -> list[dict]:
+    """The objects that hold `path`'s last key, following models.Patch's convention for list items: an index
+    is that item, `[]` every item. `create` adds the missing objects on the way (for a `set`)."""
+    nodes = [doc]
+    for part in path[:-1]:
+        step: list = []
+        for node in nodes:
+            if isinstance(node, list):
+                if part == "[]":
+                    step.extend(node)
+                elif part.isdigit() and int(part) < len(node):
+                    step.append(node[int(part)])
+            elif isinstance(node, dict):
+                if part not in node and create:
+                    node[part] = type(node)()  # a round-trip YAML map makes one of its kind
+                if part in node:
+                    step.append(node[part])
+        nodes = step
+    return [node for node in nodes if isinstance(node, dict)]
+
+
 class JsonEdit:
     """Changes to a copy of a JSON document; `render()` prints it with `// <- note` on changed lines."""
 
@@ -78,27 +101,15 @@ class JsonEdit:
         self._values: list[tuple[Any, str]] = []
         self._notes: list[str] = []
 
-    def _parent(self, path: tuple[str, ...], create: bool) -> dict | None:
-        node = self.doc
-        for part in path[:-1]:
-            if not isinstance(node, dict):
-                return None
-            if part not in node:
-                if not create:
-                    return None
-                node[part] = {}
-            node = node[part]
-        return node if isinstance(node, dict) else None
-
     def set(self, path: tuple[str, ...], value: Any, note: str) -> None:
-        parent = self._parent(path, create=True)
-        if parent is not None:
+        for parent in parents(self.doc, path, create=True):
             parent[path[-1]] = _MARK.format(len(self._values))
             self._values.append((value, note))
 
     def remove(self, path: tuple[str, ...], note: str) -> None:
-        parent = self._parent(path, create=False)
-        if parent is not None and path[-1] in parent:
+        for parent in parents(self.doc, path):
+            if path[-1] not in parent:
+                continue
             del parent[path[-1]]
             # The note goes first in the parent so its line (and comma) can become a comment line.
             items = list(parent.items())
@@ -108,8 +119,9 @@ class JsonEdit:
             self._notes.append(note)
 
     def rename(self, path: tuple[str, ...], new_name: str, note: str) -> None:
-        parent = self._parent(path, create=False)
-        if parent is not None and path[-1] in parent:
+        for parent in parents(self.doc, path):
+            if path[-1] not in parent:
+                continue
             value = parent[path[-1]]
             if rename_key(parent, path[-1], new_name, _MARK.format(len(self._values))):
                 self._values.append((value, note))
@@ -188,6 +200,26 @@ def allowed_keys_at(path: tuple[str, ...]) -> list[str]:
     if len(path) == 1:
         return list(groups)
     return list(groups.get(path[1], {})) if len(path) == 2 else []
+
+
+def closest(word: str, choices: list[str]) -> str | None:
+    """The choice `word` is a typo of. Plain edit-distance ratio: "identifer" is close to "identifier", a
+    different word ("passwordless") is not close to "password"."""
+    best = process.extractOne(word, choices, scorer=fuzz.ratio, score_cutoff=85) if choices else None
+    return best[0] if best else None
+
+
+def as_meant(options: Any, path: tuple[str, ...]) -> dict:
+    """An object of the extension (at `path` below `ory.sh/kratos`) with each misspelt option under the name
+    schema-extension renames it to. Rules that read options see what the user meant, so they do not add a
+    second `password` next to the `pasword` that the rename fixes."""
+    if not isinstance(options, dict):
+        return {}
+    allowed = allowed_keys_at(path)
+    out: dict = {}
+    for key, value in options.items():
+        out.setdefault(key if key in allowed else (closest(key, allowed) or key), value)
+    return out
 
 
 def walk_keys(doc: Any, limit: int = 2000) -> Iterator[tuple[tuple[str, ...], str, Any]]:

@@ -292,12 +292,12 @@ def find_yaml_configs(text: str) -> tuple[list[Artifact], list[tuple[int, int]]]
             helm = value.get("kratos") if isinstance(value.get("kratos"), dict) else None
             if helm is not None:
                 if isinstance(helm.get("config"), dict):
-                    artifacts.append(KratosConfig(config=helm["config"], source="helm", cut=cut))
+                    artifacts.append(KratosConfig(config=helm["config"], source="helm", cut=cut, pasted=block))
                     spans.append((start, end))
                 continue
             if not is_kratos_config(value):
                 continue  # a docker-compose file, a Kubernetes manifest, some other tool's YAML
-            artifacts.append(KratosConfig(config=value, cut=cut))
+            artifacts.append(KratosConfig(config=value, cut=cut, pasted=block))
             spans.append((start, end))
     _provider_lists(text, artifacts, spans)
     return artifacts, spans

@@ -19,7 +19,6 @@ _REQUEST_LINE = re.compile(
 _HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9-]{0,60}):[ \t]*(.*)$")
 _FETCH = re.compile(r"\bfetch\(\s*([`'\"])(.{1,2000}?)\1\s*(?:,|\))")
 _AXIOS = re.compile(r"\baxios(?:\.(get|post|put|patch|delete))?\(\s*([`'\"])(.{1,2000}?)\2")
-_JS_KEY = re.compile(r"([{,]\s*)([A-Za-z_$][\w$]*)\s*:")
 MAX_REQUESTS = 20
 
 
@@ -71,9 +70,8 @@ def find_raw_http(text: str) -> list[RequestSpan]:
 
 
 def _js_object(text: str) -> object:
-    """A small JS object literal as JSON: quote bare keys, single quotes to double. None if it fails."""
-    candidate = _JS_KEY.sub(lambda m: f'{m.group(1)}"{m.group(2)}":', text).replace("'", '"')
-    parsed = parse_json(candidate)
+    """A small JS object literal (bare keys, single quotes) as a value. None if it is not one."""
+    parsed = parse_json(text)
     return parsed[0] if parsed else None
 
 

@@ -1,8 +1,8 @@
 """Find JSON values inside free text, also when the paste is a fragment or slightly broken.
 
 Users paste `{"error": {...}}`, a bare `"messages": [ ... ]` without the outer braces, schemas with
-`// comments` and trailing commas, and curl bodies with `{{template}}` values. One linear pass finds
-the balanced spans; each span is then parsed strictly, and tolerantly if that fails.
+`// comments` and trailing commas, JavaScript objects, and curl bodies with `{{template}}` values. One
+linear pass finds the balanced spans; each span is then parsed strictly, and as JSON5 if that fails.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
+
+import pyjson5
 
 MAX_SPAN = 2_000_000
 # Every pasted document (JSON here, YAML in `classify`) is checked against one budget before anything walks
@@ -159,29 +161,36 @@ def _closing(text: str, pos: int, depth: int) -> int:
     return len(text)
 
 
-_LINE_COMMENT = re.compile(r'("(?:[^"\\\n]|\\.)*")|//[^\n]*')
-_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 _BARE_TEMPLATE = re.compile(r"(:\s*)(\{\{\s*[\w.-]+\s*\}\})")
+_FAILED = object()
 
 
-def _repair(text: str) -> str:
-    text = _LINE_COMMENT.sub(lambda m: m.group(1) or "", text)
-    text = _BARE_TEMPLATE.sub(r'\1"\2"', text)
-    return _TRAILING_COMMA.sub(r"\1", text)
+def _json5(text: str) -> Any:
+    """JSON5 reads what people paste: `//` comments, trailing commas, unquoted keys, single quotes."""
+    try:
+        return pyjson5.decode(text)
+    except (pyjson5.Json5Exception, RecursionError):
+        pass
+    # A curl body template (`"flow": {{flow_id}}`) is a string to be filled in.
+    quoted = _BARE_TEMPLATE.sub(r'\1"\2"', text)
+    if quoted == text:
+        return _FAILED
+    try:
+        return pyjson5.decode(quoted)
+    except (pyjson5.Json5Exception, RecursionError):
+        return _FAILED
 
 
 def parse(text: str) -> tuple[Any, bool] | None:
-    """Parse one JSON value: strictly, then after repairs. None when it is not JSON."""
+    """Parse one JSON value: strictly, then as JSON5. None when it is neither."""
     if len(text) > MAX_SPAN:
         return None
     try:
         return json.loads(text), False
     except (ValueError, RecursionError):
         pass
-    try:
-        return json.loads(_repair(text)), True
-    except (ValueError, RecursionError):
-        return None
+    value = _json5(text)
+    return None if value is _FAILED else (value, True)
 
 
 _FRAGMENT_KEY = re.compile(r'"([A-Za-z_][\w.-]{0,60})"\s*:\s*$')

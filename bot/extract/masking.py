@@ -247,9 +247,12 @@ class _Masker:
         return self.text(scrub(value, self.found), flag)
 
 
+_BARE_MASK = re.compile(r"(?m)((?::|^\s*-)[ \t]+)(\*\*\*\*)(?=[ \t]*(?:#|$))")
+
+
 def _mask_raw(raw: str, hits: list[SecretHit]) -> str:
-    """The command as typed, with every value found in its parsed parts masked wherever it stands (`hits`
-    longest first)."""
+    """Text as typed, with every value found in its parsed parts masked wherever it stands (`hits` longest
+    first)."""
     for hit in hits:
         if hit.value in raw:
             raw = re.sub(r"(?<![A-Za-z0-9])" + re.escape(hit.value) + r"(?![A-Za-z0-9])", hit.masked, raw)
@@ -324,19 +327,25 @@ def mask_artifacts(
         elif isinstance(artifact, UiMessage) and artifact.context:
             artifact = dataclasses.replace(artifact, context=masker.pairs(artifact.context, "context"))
         out.append(artifact)
-    if any(isinstance(a, Curl) for a in out):
+    if any(isinstance(a, Curl) or (isinstance(a, KratosConfig) and a.pasted) for a in out):
+        # As typed (a command, a config with its comments): every value found anywhere is masked wherever it stands.
         every = sorted([*found, *masker.hits], key=lambda h: len(h.value), reverse=True)
-        out = [
-            dataclasses.replace(
-                a,
-                raw=_mask_raw(scrub(a.raw, found), every),
-                options=tuple(tuple(_mask_raw(v, every) for v in option) for option in a.options),
-            )
-            if isinstance(a, Curl)
-            else a
-            for a in out
-        ]
+        out = [_mask_typed(a, found, every) for a in out]
     return out, masker.hits
+
+
+def _mask_typed(artifact: Artifact, found: Sequence[SecretHit], every: list[SecretHit]) -> Artifact:
+    if isinstance(artifact, Curl):
+        return dataclasses.replace(
+            artifact,
+            raw=_mask_raw(scrub(artifact.raw, found), every),
+            options=tuple(tuple(_mask_raw(v, every) for v in option) for option in artifact.options),
+        )
+    if isinstance(artifact, KratosConfig) and artifact.pasted:
+        pasted = _mask_raw(scrub(artifact.pasted, found), every)
+        # A value masked whole would read as a YAML alias (`*…`): quoted, the text stays the same YAML.
+        return dataclasses.replace(artifact, pasted=_BARE_MASK.sub(r"\1'\2'", pasted))
+    return artifact
 
 
 __all__ = ["mask_artifacts"]

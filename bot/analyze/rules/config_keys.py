@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from rapidfuzz import fuzz, process
 
-from bot.analyze.configkit import generic_of, key_name, siblings, walk
+from bot.analyze.configkit import generic_of, key_name, parent_of, siblings, walk
 from bot.analyze.evidence import Evidence
 from bot.analyze.registry import rule
 from bot.kb.loader import KnowledgeBase
@@ -80,17 +80,18 @@ def check(ev: Evidence, kb: KnowledgeBase):
                     title = f"`{shown}` was renamed to `{new}` {when}"
                     fix = f"Use `{new}`." + (f" {row['note']}" if row.get("note") else "")
                     patches: tuple[Patch, ...] = ()
-                    old_parts, new_parts = node.path, tuple(new.split("."))
+                    new_parent, _, new_name = new.rpartition(".")
                     if node.dotted in MIGRATIONS:
                         patches = MIGRATIONS[node.dotted](target, node)
                     elif row.get("drop_in") is False:
                         patches = ()
-                    elif old_parts[:-1] == new_parts[:-1]:
-                        patches = (Patch(target, "rename", old_parts, new_parts[-1], f"was {node.dotted}"),)
-                    elif generic_of(kb.facts, new):
+                    elif node.dotted.rpartition(".")[0] == new_parent:
+                        patches = (Patch(target, "rename", node.path, new_name, f"was {node.dotted}"),)
+                    elif generic_of(kb.facts, new) and "[]" not in new:
+                        # A key that moved into a list item would need to know which item: left to the user.
                         patches = (
-                            Patch(target, "remove", old_parts, note=f"{node.dotted} moved to {new}"),
-                            Patch(target, "set", new_parts, node.value, f"was {node.dotted}"),
+                            Patch(target, "remove", node.path, note=f"{node.dotted} moved to {new}"),
+                            Patch(target, "set", tuple(new.split(".")), node.value, f"was {node.dotted}"),
                         )
                 else:
                     title = f"`{shown}` was removed {when}"
@@ -105,8 +106,8 @@ def check(ev: Evidence, kb: KnowledgeBase):
                     patches=patches,
                 )
                 continue
-            parent = generic_of(kb.facts, ".".join(node.path[:-1]).replace(".[]", "[]")) if len(node.path) > 1 else ""
-            choices = siblings(kb.facts, parent or "")
+            parent = parent_of(kb.facts, node.dotted)
+            choices = siblings(kb.facts, parent)
             best = process.extractOne(node.path[-1], choices, scorer=fuzz.ratio, score_cutoff=70) if choices else None
             suggestion = f" Did you mean `{(parent + '.' if parent else '') + best[0]}`?" if best else ""
             allowed = ", ".join(f"`{c}`" for c in sorted(choices)[:12])

@@ -15,7 +15,6 @@ and against JSON Schema draft-07 itself.
 from __future__ import annotations
 
 from jsonschema import Draft7Validator
-from rapidfuzz import fuzz, process
 
 from bot.analyze.evidence import Evidence
 from bot.analyze.registry import rule
@@ -23,6 +22,7 @@ from bot.analyze.schemakit import (
     EXT,
     VERIFICATION_FORMATS,
     allowed_keys_at,
+    closest,
     extension,
     extension_schema,
     iter_extensions,
@@ -37,14 +37,8 @@ MAX_FINDINGS = 6
 JSON_TYPES = ["string", "number", "integer", "boolean", "object", "array", "null"]
 
 
-def _best(word: str, choices: list[str]) -> str | None:
-    # Plain edit-distance ratio: a typo ("identifer") is close, a different word ("passwordless") is not.
-    best = process.extractOne(word, choices, scorer=fuzz.ratio, score_cutoff=85) if choices else None
-    return best[0] if best else None
-
-
 def _suggest(word: str, choices: list[str]) -> str:
-    best = _best(word, choices)
+    best = closest(word, choices)
     return f" Did you mean `{best}`?" if best else f" Allowed here: {', '.join(f'`{c}`' for c in choices)}."
 
 
@@ -87,7 +81,7 @@ def check(ev: Evidence, kb: KnowledgeBase):
                     extra = sorted(set(error.instance) - set(allowed_keys_at(rel)))
                     for name in extra:
                         loc = "/".join((EXT,) + rel + (name,))
-                        best = _best(name, allowed_keys_at(rel))
+                        best = closest(name, allowed_keys_at(rel))
                         patch = (
                             Patch(target, "rename", path + rel + (name,), best, f"was {name!r}")
                             if best
@@ -110,7 +104,7 @@ def check(ev: Evidence, kb: KnowledgeBase):
                 else:
                     loc = "/".join((EXT,) + rel)
                     enum = error.schema.get("enum") if isinstance(error.schema, dict) else None
-                    close = _best(str(error.instance), list(enum)) if enum else None
+                    close = closest(str(error.instance), list(enum)) if enum else None
                     fix_patch = (Patch(target, "set", path + rel, close, f"was {error.instance!r}"),) if close else ()
                     found.append(
                         Finding(
@@ -165,7 +159,7 @@ def check(ev: Evidence, kb: KnowledgeBase):
         for error in list(Draft7Validator(Draft7Validator.META_SCHEMA).iter_errors(schema))[:3]:
             loc = "/".join(str(p) for p in error.absolute_path) or "the schema root"
             json_path = tuple(str(p) for p in error.absolute_path)
-            close = _best(str(error.instance), JSON_TYPES) if json_path[-1:] == ("type",) else None
+            close = closest(str(error.instance), JSON_TYPES) if json_path[-1:] == ("type",) else None
             patches: tuple[Patch, ...] = (
                 (Patch(target, "set", json_path, close, f"was {error.instance!r}"),) if close else ()
             )

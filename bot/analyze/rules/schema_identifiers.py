@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from bot.analyze.evidence import Evidence
 from bot.analyze.registry import rule
-from bot.analyze.schemakit import EXT, extension, is_full, traits
+from bot.analyze.schemakit import EXT, as_meant, extension, is_full, traits
 from bot.kb.loader import KnowledgeBase
 from bot.models import Finding, IdentitySchema, Patch
 
@@ -24,9 +24,9 @@ IDENTIFIER_CREDENTIALS = ("password", "webauthn", "code")
 def _identifiers(props: dict) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for name, trait in props.items():
-        creds = extension(trait).get("credentials") or {}
+        creds = as_meant(extension(trait).get("credentials"), ("credentials",))
         for kind in IDENTIFIER_CREDENTIALS:
-            if isinstance(creds.get(kind), dict) and creds[kind].get("identifier") is True:
+            if as_meant(creds.get(kind), ("credentials", kind)).get("identifier") is True:
                 out.setdefault(kind, []).append(name)
     return out
 
