@@ -60,15 +60,19 @@ def corpus() -> list[str]:
 
 def synthetic(size: int, rng: random.Random) -> str:
     """A realistic big paste: an error, a curl, a flow JSON padded with log lines to `size` bytes."""
-    head = ('{"error": {"id": "browser_location_change_required", "code": 422, "reason": "In order to complete this '
-            'flow please redirect the browser to: https://www.ory.sh/kratos/docs/fallback/settings?flow='
-            '415c3bbb-dc57-49d1-aba3-9b6cc4ea2cd4"}}\ncurl -X POST \'http://127.0.0.1:4433/self-service/recovery?'
-            'flow=fdae3164-6602-4921-961d-2be6ae915323\' --data \'{"method": "code", "code": "123456"}\'\n')
+    head = (
+        '{"error": {"id": "browser_location_change_required", "code": 422, "reason": "In order to complete this '
+        "flow please redirect the browser to: https://www.ory.sh/kratos/docs/fallback/settings?flow="
+        "415c3bbb-dc57-49d1-aba3-9b6cc4ea2cd4\"}}\ncurl -X POST 'http://127.0.0.1:4433/self-service/recovery?"
+        'flow=fdae3164-6602-4921-961d-2be6ae915323\' --data \'{"method": "code", "code": "123456"}\'\n'
+    )
     lines = [head]
     total = len(head)
     while total < size:
-        line = (f'time=2026-08-01T10:{rng.randint(0, 59):02d}:00Z level=info msg="request" '
-                f'path=/self-service/login?flow={rng.getrandbits(64):016x} status={rng.choice([200, 303, 400])}\n')
+        line = (
+            f'time=2026-08-01T10:{rng.randint(0, 59):02d}:00Z level=info msg="request" '
+            f"path=/self-service/login?flow={rng.getrandbits(64):016x} status={rng.choice([200, 303, 400])}\n"
+        )
         lines.append(line)
         total += len(line)
     return "".join(lines)[:size]
@@ -95,8 +99,15 @@ def grown(kb: KnowledgeBase, factor: int, rng: random.Random) -> KnowledgeBase:
     bigger = dataclasses.replace(kb, entries=dict(kb.entries))
     for n in range(len(kb.entries) * (factor - 1)):
         phrasings = tuple(" ".join(rng.choices(words, k=rng.randint(5, 10))) for _ in range(4))
-        entry = Entry(id=f"topic.synthetic-{n}", kind="topic", title=phrasings[0][:60], summary=phrasings[1],
-                      source="synthetic", phrasings=phrasings, keywords=(f"synthetic_kw_{n}",))
+        entry = Entry(
+            id=f"topic.synthetic-{n}",
+            kind="topic",
+            title=phrasings[0][:60],
+            summary=phrasings[1],
+            source="synthetic",
+            phrasings=phrasings,
+            keywords=(f"synthetic_kw_{n}",),
+        )
         bigger.entries[entry.id] = entry
     return bigger
 
@@ -114,10 +125,12 @@ def naive(kb: KnowledgeBase, texts: list[str]) -> list[float]:
 
 def startup() -> tuple[float, float]:
     # VmHWM, not ru_maxrss: ru_maxrss survives fork and exec, so the child would report this (big) process.
-    code = ("import re, time; t = time.perf_counter(); from bot.kb.loader import load_knowledge; "
-            "from bot.pipeline import Triage; Triage(load_knowledge()); "
-            "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1); "
-            "print(time.perf_counter() - t, hwm)")
+    code = (
+        "import re, time; t = time.perf_counter(); from bot.kb.loader import load_knowledge; "
+        "from bot.pipeline import Triage; Triage(load_knowledge()); "
+        "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1); "
+        "print(time.perf_counter() - t, hwm)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     seconds, rss_kb = out.stdout.split()
     return float(seconds), int(rss_kb) / 1024
@@ -125,8 +138,13 @@ def startup() -> tuple[float, float]:
 
 def load_test(seconds: float, rate: int) -> dict:
     """Fake Slack + the bot in HTTP mode in a child process; events from here at `rate` per second."""
-    child = subprocess.Popen([sys.executable, str(Path(__file__).parent / "load_target.py")], cwd=ROOT,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "load_target.py")],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         ready = child.stdout.readline().split()
         if not ready or ready[0] != "READY":
@@ -151,15 +169,30 @@ async def _send(url: str, secret: str, seconds: float, rate: int) -> dict:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     total = int(seconds * rate)
-    texts = ['{"error": {"id": "session_inactive", "code": 401}}', '"messages": [{"id": 4000006, "text": "x"}]',
-             "curl 'http://127.0.0.1:4433/self-service/login/browser' -H 'Accept: application/json'"]
+    texts = [
+        '{"error": {"id": "session_inactive", "code": 401}}',
+        '"messages": [{"id": 4000006, "text": "x"}]',
+        "curl 'http://127.0.0.1:4433/self-service/login/browser' -H 'Accept: application/json'",
+    ]
 
     async def one(http, n: int) -> None:
         # Every tenth event is delivered twice (a retry): it must still be answered once.
         event_id = f"Ev{n // 10 * 10 if n % 10 == 9 else n}"
-        body = json.dumps({"type": "event_callback", "event_id": event_id, "team_id": "T1", "api_app_id": "A1",
-                           "event": {"type": "app_mention", "user": "U1", "channel": "C1", "ts": f"{n}.000100",
-                                     "text": f"<@UBOT> {texts[n % len(texts)]}"}}).encode()
+        body = json.dumps(
+            {
+                "type": "event_callback",
+                "event_id": event_id,
+                "team_id": "T1",
+                "api_app_id": "A1",
+                "event": {
+                    "type": "app_mention",
+                    "user": "U1",
+                    "channel": "C1",
+                    "ts": f"{n}.000100",
+                    "text": f"<@UBOT> {texts[n % len(texts)]}",
+                },
+            }
+        ).encode()
         headers = {**FakeSlack.sign(body, secret), "Content-Type": "application/json"}
         started = time.perf_counter()
         async with http.post(url, data=body, headers=headers) as resp:
@@ -178,8 +211,13 @@ async def _send(url: str, secret: str, seconds: float, rate: int) -> dict:
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + 60)
         elapsed = time.perf_counter() - start
     unique = len({f"Ev{n // 10 * 10 if n % 10 == 9 else n}" for n in range(total)})
-    return {"sent": total, "unique_events": unique, "acked_per_s": statuses.get(200, 0) / elapsed,
-            "ack_p99_ms": percentile(latencies, 99), "statuses": statuses}
+    return {
+        "sent": total,
+        "unique_events": unique,
+        "acked_per_s": statuses.get(200, 0) / elapsed,
+        "ack_p99_ms": percentile(latencies, 99),
+        "statuses": statuses,
+    }
 
 
 def row(name: str, figure: str, target: str, ok: bool | None) -> tuple[str, str, str, str]:
@@ -199,15 +237,28 @@ def main() -> None:
 
     rows = []
     lat = timed(triage, small, repeat)
-    rows.append(row(f"triage p50, {len(small)} messages <= 10 KB", f"{percentile(lat, 50):.2f} ms", "<= 2 ms",
-                    percentile(lat, 50) <= 2))
-    rows.append(row("triage p99, messages <= 10 KB", f"{percentile(lat, 99):.2f} ms", "<= 10 ms",
-                    percentile(lat, 99) <= 10))
+    rows.append(
+        row(
+            f"triage p50, {len(small)} messages <= 10 KB",
+            f"{percentile(lat, 50):.2f} ms",
+            "<= 2 ms",
+            percentile(lat, 50) <= 2,
+        )
+    )
+    rows.append(
+        row("triage p99, messages <= 10 KB", f"{percentile(lat, 99):.2f} ms", "<= 10 ms", percentile(lat, 99) <= 10)
+    )
     rows.append(row("triage max, messages <= 10 KB", f"{max(lat):.2f} ms", "-", None))
     for size, label in ((100_000, "100 KB"), (1_000_000, "1 MB")):
         big = timed(triage, [synthetic(size, rng)], 3)
-        rows.append(row(f"triage, one {label} paste (max of 3)", f"{max(big):.1f} ms", "<= 300 ms" if size > 100_000
-                        else "-", max(big) <= 300 if size > 100_000 else None))
+        rows.append(
+            row(
+                f"triage, one {label} paste (max of 3)",
+                f"{max(big):.1f} ms",
+                "<= 300 ms" if size > 100_000 else "-",
+                max(big) <= 300 if size > 100_000 else None,
+            )
+        )
     started = time.perf_counter()
     count = 0
     while time.perf_counter() - started < (2 if args.quick else 5):
@@ -223,13 +274,24 @@ def main() -> None:
         bigger.triage(small[0])
         scaled = timed(bigger, small, 2 if args.quick else 3)
         ratio = percentile(scaled, 99) / base_p99
-        rows.append(row(f"p99 with knowledge x{factor} ({len(bigger.kb.entries)} entries)",
-                        f"{percentile(scaled, 99):.2f} ms ({ratio:.1f}x)", "<= 3x at x50" if factor == 50 else "-",
-                        ratio <= 3 if factor == 50 else None))
+        rows.append(
+            row(
+                f"p99 with knowledge x{factor} ({len(bigger.kb.entries)} entries)",
+                f"{percentile(scaled, 99):.2f} ms ({ratio:.1f}x)",
+                "<= 3x at x50" if factor == 50 else "-",
+                ratio <= 3 if factor == 50 else None,
+            )
+        )
 
     naive_lat = naive(kb, small)
-    rows.append(row("naive baseline p50 (fuzzy vs every entry)", f"{percentile(naive_lat, 50):.2f} ms "
-                    f"({percentile(naive_lat, 50) / percentile(lat, 50):.0f}x ours)", "-", None))
+    rows.append(
+        row(
+            "naive baseline p50 (fuzzy vs every entry)",
+            f"{percentile(naive_lat, 50):.2f} ms ({percentile(naive_lat, 50) / percentile(lat, 50):.0f}x ours)",
+            "-",
+            None,
+        )
+    )
 
     seconds, rss = startup()
     rows.append(row("start-up to ready (load + index)", f"{seconds:.2f} s", "<= 1.5 s", seconds <= 1.5))
@@ -237,12 +299,23 @@ def main() -> None:
 
     duration = 5 if args.quick else 30
     load = load_test(duration, 200)
-    rows.append(row(f"HTTP mode: acked events/s at 200/s for {duration} s", f"{load['acked_per_s']:.0f}/s", "200/s",
-                    load["acked_per_s"] >= 190))
-    rows.append(row("HTTP mode: ack latency p99", f"{load['ack_p99_ms']:.1f} ms", "<= 50 ms",
-                    load["ack_p99_ms"] <= 50))
-    rows.append(row("HTTP mode: replies posted / unique events", f"{load['posts']} / {load['unique_events']}",
-                    "all", load["posts"] == load["unique_events"]))
+    rows.append(
+        row(
+            f"HTTP mode: acked events/s at 200/s for {duration} s",
+            f"{load['acked_per_s']:.0f}/s",
+            "200/s",
+            load["acked_per_s"] >= 190,
+        )
+    )
+    rows.append(row("HTTP mode: ack latency p99", f"{load['ack_p99_ms']:.1f} ms", "<= 50 ms", load["ack_p99_ms"] <= 50))
+    rows.append(
+        row(
+            "HTTP mode: replies posted / unique events",
+            f"{load['posts']} / {load['unique_events']}",
+            "all",
+            load["posts"] == load["unique_events"],
+        )
+    )
     rows.append(row("HTTP mode: duplicate replies", str(load["duplicates"]), "0", load["duplicates"] == 0))
 
     widths = [max(len(r[i]) for r in rows + [("figure", "value", "target", "status")]) for i in range(4)]

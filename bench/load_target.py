@@ -27,8 +27,14 @@ SECRET = "bench-secret"
 
 async def main() -> None:
     async with FakeSlack() as fake:
-        settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
-                                  "SLACK_API_URL": fake.api_url, "KRATOS_BOT_FEEDBACK_FILE": os.devnull})
+        settings = load_settings(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-bench",
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": fake.api_url,
+                "KRATOS_BOT_FEEDBACK_FILE": os.devnull,
+            }
+        )
         app, rt = create(settings)
         runner = web.AppRunner(http_app(app, rt), access_log=None)
         await runner.setup()
@@ -39,8 +45,10 @@ async def main() -> None:
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
         await asyncio.sleep(2)  # let the last replies go out
         per_thread = Counter(p.get("thread_ts") for p in fake.posts)
-        print(json.dumps({"posts": len(fake.posts), "duplicates": sum(n - 1 for n in per_thread.values() if n > 1)}),
-              flush=True)
+        print(
+            json.dumps({"posts": len(fake.posts), "duplicates": sum(n - 1 for n in per_thread.values() if n > 1)}),
+            flush=True,
+        )
         await runner.cleanup()
 
 

@@ -28,7 +28,7 @@ def _render(reply, fmt: str) -> str:
 def cmd_ask(args) -> int:
     if not args.text and sys.stdin.isatty():
         # Otherwise a bare `kratos-bot ask` looks hung: it is reading the terminal.
-        print("Paste the message, then press Ctrl-D (or give it as arguments: kratos-bot ask \"…\")", file=sys.stderr)
+        print('Paste the message, then press Ctrl-D (or give it as arguments: kratos-bot ask "…")', file=sys.stderr)
     text = " ".join(args.text) if args.text else sys.stdin.read()
     reply = _triage(args).answer(text, thread="cli")
     print(_render(reply, args.format))
@@ -158,8 +158,14 @@ def cmd_stats(args) -> int:
     if not table:
         print("no answers recorded yet")
         return 0
-    columns = (("answered", 8), ("unanswered", 10), ("helpful", 7), ("not_helpful", 11), ("handoffs", 8),
-               ("resolved", 8))
+    columns = (
+        ("answered", 8),
+        ("unanswered", 10),
+        ("helpful", 7),
+        ("not_helpful", 11),
+        ("handoffs", 8),
+        ("resolved", 8),
+    )
     print(f"{'entry':<52} " + " ".join(f"{name:>{width}}" for name, width in columns))
     for entry, row in sorted(table.items(), key=lambda kv: -sum(kv[1].values())):
         print(f"{entry:<52} " + " ".join(f"{row[name]:>{width}}" for name, width in columns))

@@ -86,6 +86,8 @@ MAX_HISTORY_UNKNOWN = 2  # release unknown: the first two items, as authored (th
 def first_sentences(text: str, n: int) -> str:
     parts = re.split(r"(?<=[.!?])\s+(?=[A-Z`])", text.strip())
     return " ".join(parts[:n])
+
+
 _CHANGE_WORDS = {"added": "from", "changed": "changed in", "fixed": "fixed in", "removed": "removed in"}
 
 

@@ -131,7 +131,13 @@ class Triage:
             values = self._values(ev)
             fixed = tuple(corrections(ev.focus, findings))
             ci = ComposeInput(
-                list(decision.matches), findings, decision.confidence, carried, values, tuple(notes), fixed,
+                list(decision.matches),
+                findings,
+                decision.confidence,
+                carried,
+                values,
+                tuple(notes),
+                fixed,
                 primary=decision.primary,
                 version=version,
                 asked=decision.asked,

@@ -25,10 +25,12 @@ MIN_WORDS = 3
 
 
 def _plain_phrase(literal: str) -> bool:
-    """"Verification code", "Recovery address": a form label that is also an ordinary phrase in a sentence.
+    """ "Verification code", "Recovery address": a form label that is also an ordinary phrase in a sentence.
     ("invalid login_challenge" or "missing properties: %s" are Kratos' own, however short.)"""
     words = literal.split()
     return len(words) < MIN_WORDS and all(w.isalpha() for w in words)
+
+
 MAX_HITS = 20
 _GAP = "\\S{0,160}?"
 MAX_TEXT = 300_000

@@ -563,9 +563,15 @@ class FakeSlack:
         token = f"xoxb-{team_id}-{self._ts_seq}"
         self.tokens[token] = (team_id, bot_user_id)
         out: dict[str, Any] = {
-            "access_token": token, "token_type": "bot", "scope": self.scopes, "bot_user_id": bot_user_id,
-            "app_id": self.app_id, "team": {"id": team_id, "name": name}, "enterprise": None,
-            "is_enterprise_install": False, "authed_user": {"id": "U0001"},
+            "access_token": token,
+            "token_type": "bot",
+            "scope": self.scopes,
+            "bot_user_id": bot_user_id,
+            "app_id": self.app_id,
+            "team": {"id": team_id, "name": name},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": "U0001"},
         }
         if self.token_lifetime is not None:
             refresh = f"xoxe-1-{team_id}-{self._ts_seq}"

@@ -167,18 +167,18 @@ def test_a_block_over_the_size_limit_is_noted_not_silently_skipped():
 
 
 def test_a_bomb_in_a_bare_oidc_provider_list_is_noted():
-    chain = "".join(
-        f"  l{i}: &l{i} [" + ",".join([f"*l{i - 1}" if i else '"x"'] * 9) + "]\n" for i in range(9)
-    )
+    chain = "".join(f"  l{i}: &l{i} [" + ",".join([f"*l{i - 1}" if i else '"x"'] * 9) + "]\n" for i in range(9))
     configs, _ = find_yaml_configs("- id: github\n  provider: github\n  mapper_url: base64://x\n" + chain)
     assert [c.source for c in configs] == [UNCHECKED]
 
 
 def test_an_env_value_bomb_stays_a_string():
     env = classify.EnvNames.of({"SELFSERVICE_ALLOWED_RETURN_URLS": "selfservice.allowed_return_urls"})
-    line = "SELFSERVICE_ALLOWED_RETURN_URLS=[&a [x,x,x,x,x,x,x,x], &b [*a,*a,*a,*a,*a,*a,*a,*a], " + ", ".join(
-        f"&{c} [" + ",".join([f"*{p}"] * 8) + "]" for p, c in zip("bcdefg", "cdefgh", strict=True)
-    ) + "]"
+    line = (
+        "SELFSERVICE_ALLOWED_RETURN_URLS=[&a [x,x,x,x,x,x,x,x], &b [*a,*a,*a,*a,*a,*a,*a,*a], "
+        + ", ".join(f"&{c} [" + ",".join([f"*{p}"] * 8) + "]" for p, c in zip("bcdefg", "cdefgh", strict=True))
+        + "]"
+    )
     (config,), _ = classify.find_env_config(line, env)
     assert isinstance(config.config["selfservice"]["allowed_return_urls"], str)
 
@@ -194,8 +194,9 @@ def test_an_alias_chain_is_refused_exactly_when_it_expands_past_the_budget(width
 _leaf = st.one_of(st.integers(), st.text("ab :-#'\"[]{}", max_size=8), st.booleans(), st.none())
 _tree = st.recursive(
     _leaf,
-    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text("abcxyz_", min_size=1, max_size=6), kids,
-                                                                 max_size=4),
+    lambda kids: (
+        st.lists(kids, max_size=4) | st.dictionaries(st.text("abcxyz_", min_size=1, max_size=6), kids, max_size=4)
+    ),
     max_leaves=60,
 )
 
@@ -280,8 +281,11 @@ def test_no_type_fix_repeats_the_refused_value(triage, kb, data):
 
 def test_bomb_events_do_not_delay_the_events_after_them(tmp_path):
     async def scenario():
-        async with FakeSlack() as fake, http_bot(fake, "memory://", tmp_path) as (events, _, _), \
-                aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack() as fake,
+            http_bot(fake, "memory://", tmp_path) as (events, _, _),
+            aiohttp.ClientSession() as http,
+        ):
             for i in range(8):
                 ts = f"1700000000.{i:06d}"
                 assert await deliver(http, events, mention(f"EvBomb{i}", bomb(), ts=ts)) == 200

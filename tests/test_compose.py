@@ -75,11 +75,15 @@ def test_the_entrys_question_is_asked_only_when_the_match_is_in_doubt(kb):
 
 def test_a_finding_that_explains_the_error_away_drops_the_errors_usual_advice(kb):
     entry = kb.entries["error.security_csrf_violation"]
-    found = Finding("url-backslash", "A backslash got into the URL", "why", fixes=("Quote the URL once.",),
-                    entries=(entry.id,))
+    found = Finding(
+        "url-backslash", "A backslash got into the URL", "why", fixes=("Quote the URL once.",), entries=(entry.id,)
+    )
+
     def fixes(finding):
         reply = _answer(kb, (entry.id, 94), findings=[finding])
         return next(s for s in reply.sections if s.title == "Fix").lines
+
     assert any(entry.fixes[0][:30] in line for line in fixes(found))  # a finding beside the error: its top advice
     import dataclasses
+
     assert fixes(dataclasses.replace(found, overrides_advice=True)) == ("1. Quote the URL once.",)

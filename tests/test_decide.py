@@ -63,10 +63,15 @@ def kb_copy(tmp_path: Path) -> Path:
         ("routes:\n- {id: r, title: t, when: ['(unclosed'], say: [s], verified_by: [v]}\n", "does not compile"),
         ("routes:\n- {id: r, title: t, when: [a], say: [s], verified_by: [v], colour: red}\n", "only the keys"),
         ("routes:\n- {id: r, title: t, when: [a], say: [s]}\n", "missing verified_by"),
-        ("routes:\n- {id: r, title: t, when: [a], say: [s], verified_by: [v], links: [{url: 'http://x', text: x}]}\n",
-         "https"),
-        ("routes:\n- {id: r, title: t, when: [a], say: [s], verified_by: [v], docs: ['https://www.ory.com/docs/nope']}\n",
-         "docs index"),
+        (
+            "routes:\n- {id: r, title: t, when: [a], say: [s], verified_by: [v],"
+            " links: [{url: 'http://x', text: x}]}\n",
+            "https",
+        ),
+        (
+            "routes:\n- {id: r, title: t, when: [a], say: [s], verified_by: [v], docs: ['https://www.ory.com/docs/nope']}\n",
+            "docs index",
+        ),
     ],
 )
 def test_invalid_routes_are_rejected(kb_copy, body, message):
@@ -158,8 +163,7 @@ def test_findings_lead_and_the_asked_topic_follows(triage):
         "We are on kratos v0.11.1 and want a webhook that can stop the registration when our invite check fails. "
         "Kratos does not start:\n```\nThe configuration contains values or keys which are invalid:\n"
         "selfservice.flows.registration.after.password.hooks.0.config: map[method:POST response:map[parse:true] "
-        "url:http://invites:8080/check]\n" + " " * 63
-        + "^-- additionalProperties \"response\" not allowed\n"
+        "url:http://invites:8080/check]\n" + " " * 63 + '^-- additionalProperties "response" not allowed\n'
         "```\nHow do I block the registration from the webhook in this version?"
     )
     reply = triage.answer(text)

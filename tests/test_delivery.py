@@ -52,9 +52,16 @@ def triage():
 async def bot(fake: FakeSlack, state_url: str, tmp_path: Path, triage: Triage, **env: str):
     """One replica in HTTP mode on loopback, its outbox worker running as `kratos-bot serve` runs it;
     yields (events URL, base URL, runtime)."""
-    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
-                              "SLACK_API_URL": fake.api_url, "STATE_URL": state_url,
-                              "KRATOS_BOT_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl"), **env})
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "STATE_URL": state_url,
+            "KRATOS_BOT_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl"),
+            **env,
+        }
+    )
     app, rt = create(settings, triage)
     runner = web.AppRunner(http_app(app, rt))
     await runner.setup()
@@ -106,8 +113,11 @@ def per_thread(fake: FakeSlack) -> Counter:
 )
 def test_post_faults_end_in_exactly_one_reply(tmp_path, triage, fault, calls):
     async def scenario():
-        async with FakeSlack() as fake, bot(fake, "memory://", tmp_path, triage, KRATOS_BOT_SLACK_TIMEOUT="1") as (
-            events, base, _), aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack() as fake,
+            bot(fake, "memory://", tmp_path, triage, KRATOS_BOT_SLACK_TIMEOUT="1") as (events, base, _),
+            aiohttp.ClientSession() as http,
+        ):
             fake.fail_next("chat.postMessage", **fault)
             assert await deliver(http, events, mention("Ev1", ERROR)) == 200
             await fake.wait_for(lambda: fake.posts, 40)
@@ -127,8 +137,11 @@ def test_rate_limit_retries_wait_for_retry_after(tmp_path, triage):
     posts the reply."""
 
     async def scenario():
-        async with FakeSlack() as fake, bot(fake, "memory://", tmp_path, triage) as (events, _, _), \
-                aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack() as fake,
+            bot(fake, "memory://", tmp_path, triage) as (events, _, _),
+            aiohttp.ClientSession() as http,
+        ):
             fake.fail_next("chat.postMessage", status=429, retry_after=1, times=4)
             assert await deliver(http, events, mention("Ev1", ERROR)) == 200
             seen = []
@@ -143,8 +156,11 @@ def test_rate_limit_retries_wait_for_retry_after(tmp_path, triage):
 
 def test_permanent_error_is_given_up_not_retried(tmp_path, triage, caplog):
     async def scenario():
-        async with FakeSlack() as fake, bot(fake, "memory://", tmp_path, triage) as (events, base, rt), \
-                aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack() as fake,
+            bot(fake, "memory://", tmp_path, triage) as (events, base, rt),
+            aiohttp.ClientSession() as http,
+        ):
             fake.fail_next("chat.postMessage", status=200, error="channel_not_found")
             assert await deliver(http, events, mention("Ev1", ERROR)) == 200
             assert await metric(http, base, 'kratos_bot_outbox_given_up_total{reason="permanent"} 1.0')
@@ -160,8 +176,11 @@ def test_post_that_reached_slack_before_a_timeout_is_not_posted_again(tmp_path, 
     """Slack took the message but answered too late: the retry finds it (by its metadata) and stops."""
 
     async def scenario():
-        async with FakeSlack() as fake, bot(fake, "memory://", tmp_path, triage, KRATOS_BOT_SLACK_TIMEOUT="1") as (
-            events, _, _), aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack() as fake,
+            bot(fake, "memory://", tmp_path, triage, KRATOS_BOT_SLACK_TIMEOUT="1") as (events, _, _),
+            aiohttp.ClientSession() as http,
+        ):
             slow = [True]
 
             async def post_then_hang(params):
@@ -176,8 +195,10 @@ def test_post_that_reached_slack_before_a_timeout_is_not_posted_again(tmp_path, 
             await fake.wait_for(lambda: fake.calls_to("conversations.replies"), 20)
             await asyncio.sleep(2)
             assert len(fake.posts) == 1
-            assert fake.posts[0]["metadata"] == {"event_type": METADATA_TYPE, "event_payload": {"key": "Ev1",
-                                                                                                 "part": 0}}
+            assert fake.posts[0]["metadata"] == {
+                "event_type": METADATA_TYPE,
+                "event_payload": {"key": "Ev1", "part": 0},
+            }
 
     run(scenario)
 
@@ -219,15 +240,19 @@ def test_crash_after_slack_took_the_post_is_not_posted_again(tmp_path, triage):
     async def scenario():
         async with FakeSlack() as fake:
             payloads = [{"text": "the answer", "blocks": []}]
-            item = {**channel_item("C1", "1700000000.000100", payloads, "Ev1"), "sent": 0, "attempts": 1,
-                    "created": time.time(), "unsure": 0}
+            item = {
+                **channel_item("C1", "1700000000.000100", payloads, "Ev1"),
+                "sent": 0,
+                "attempts": 1,
+                "created": time.time(),
+                "unsure": 0,
+            }
             state = open_state(url, tmp_path / "f")
             assert await state.outbox_put("Ev1", item, "dead-process", 0)
             await state.close()
             client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
             metadata = {"event_type": METADATA_TYPE, "event_payload": {"key": "Ev1", "part": 0}}
-            await client.chat_postMessage(channel="C1", thread_ts="1700000000.000100", metadata=metadata,
-                                          **payloads[0])
+            await client.chat_postMessage(channel="C1", thread_ts="1700000000.000100", metadata=metadata, **payloads[0])
             async with bot(fake, url, tmp_path, triage) as (_, _, rt):
                 await fake.wait_for(lambda: fake.calls_to("conversations.replies"), 10)
                 await fake.wait_for(lambda: _empty(rt), 10)
@@ -246,12 +271,15 @@ def test_one_claim_per_item_across_replicas(tmp_path):
             for n in range(20):
                 assert await a.outbox_put(f"k{n}", {"n": n}, "nobody", 0)
             assert not await b.outbox_put("k0", {"n": 0}, "nobody", 0)  # one item per key
-            claims = await asyncio.gather(*[s.outbox_claim(f"{s is a}-{i}", 60, 3) for i in range(10)
-                                            for s in (a, b)])
+            claims = await asyncio.gather(*[s.outbox_claim(f"{s is a}-{i}", 60, 3) for i in range(10) for s in (a, b)])
             keys = [key for claim in claims for key, _ in claim]
             assert sorted(keys) == sorted(f"k{n}" for n in range(20))
-            owner = next(f"{s is a}-{i}" for i in range(10) for s in (a, b)
-                         if any(k == "k0" for k, _ in claims[i * 2 + (s is b)]))
+            owner = next(
+                f"{s is a}-{i}"
+                for i in range(10)
+                for s in (a, b)
+                if any(k == "k0" for k, _ in claims[i * 2 + (s is b)])
+            )
             assert await a.outbox_save("k0", owner, {"n": 0, "sent": 1}, None)
             assert not await b.outbox_save("k0", "someone-else", {"n": 0}, None)
             assert await b.outbox_save("k0", owner, {"n": 0}, time.time() - 1)  # released, due now
@@ -305,16 +333,20 @@ def test_redis_burst_with_a_small_pool_loses_nothing(tmp_path, triage):
     count = 300
 
     async def scenario(url):
-        async with FakeSlack() as fake, bot(fake, url, tmp_path, triage, KRATOS_BOT_REDIS_POOL="4") as (
-            events, _, _), aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        async with (
+            FakeSlack() as fake,
+            bot(fake, url, tmp_path, triage, KRATOS_BOT_REDIS_POOL="4") as (events, _, _),
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http,
+        ):
             payloads = [mention(f"EvB{n}", ERROR, ts=f"1700000000.{n:06d}") for n in range(count)]
             statuses = await asyncio.gather(*[deliver(http, events, p) for p in payloads])
             for attempt in range(1, 4):
                 again = [p for p, s in zip(payloads, statuses, strict=True) if s != 200]
                 if not again:
                     break
-                statuses = await asyncio.gather(*[deliver(http, events, p, **{"X-Slack-Retry-Num": str(attempt)})
-                                                  for p in again])
+                statuses = await asyncio.gather(
+                    *[deliver(http, events, p, **{"X-Slack-Retry-Num": str(attempt)}) for p in again]
+                )
                 payloads = again
             await fake.wait_for(lambda: len(fake.posts) >= count, 60)
             await asyncio.sleep(1.5)
@@ -380,12 +412,22 @@ def _unwritable(kind: str) -> tuple[Path, list[str]]:
 def test_read_only_sqlite_stops_startup_with_one_line(kind):
     db, prefix = _unwritable(kind)
     env = {k: v for k, v in os.environ.items() if "PROXY" not in k.upper()}
-    env.update({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "STATE_URL": f"sqlite:///{db}",
-                "PORT": str(free_port()), "SLACK_API_URL": "http://127.0.0.1:9/api/", "HOME": str(db.parent),
-                "KRATOS_BOT_FEEDBACK_FILE": os.devnull, "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "STATE_URL": f"sqlite:///{db}",
+            "PORT": str(free_port()),
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",
+            "HOME": str(db.parent),
+            "KRATOS_BOT_FEEDBACK_FILE": os.devnull,
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     try:
-        proc = subprocess.run([*prefix, sys.executable, "-m", "bot.cli", "serve"], env=env, capture_output=True,
-                              timeout=60, cwd=db.parent)
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-m", "bot.cli", "serve"], env=env, capture_output=True, timeout=60, cwd=db.parent
+        )
     finally:
         db.parent.chmod(0o755)
         shutil.rmtree(db.parent, ignore_errors=True)
@@ -403,8 +445,11 @@ def test_readyz_fails_when_the_store_cannot_be_written(tmp_path, triage, backend
     read-only replica), but a reply could not be queued or an event marked: not ready."""
 
     async def scenario(url, make_unwritable):
-        async with FakeSlack() as fake, bot(fake, url, tmp_path, triage) as (_, base, _), \
-                aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack() as fake,
+            bot(fake, url, tmp_path, triage) as (_, base, _),
+            aiohttp.ClientSession() as http,
+        ):
             async with http.get(f"{base}/readyz") as resp:
                 assert resp.status == 200, await resp.text()
             undo = make_unwritable()
@@ -448,19 +493,41 @@ def test_replayed_slash_command_and_shortcut_are_answered_once(tmp_path, triage)
     """The same signed request sent again within the 5-minute window (a replay, or a proxy's retry)."""
 
     async def scenario():
-        async with FakeSlack() as fake, bot(fake, "memory://", tmp_path, triage) as (events, _, _), \
-                aiohttp.ClientSession() as http:
-            command = urllib.parse.urlencode({
-                "token": "x", "team_id": "T0001", "channel_id": "C1", "user_id": "U3", "command": "/kratos",
-                "text": "what is the purpose of passwordless_enabled?", "api_app_id": "A1",
-                "response_url": fake.new_response_url(), "trigger_id": "1111.2222.abc",
-            }).encode()
-            shortcut = urllib.parse.urlencode({"payload": json.dumps({
-                "type": "message_action", "callback_id": "triage_message", "trigger_id": "3333.4444.def",
-                "team": {"id": "T0001"}, "api_app_id": "A1", "user": {"id": "U4"}, "channel": {"id": "C2"},
-                "response_url": fake.new_response_url(),
-                "message": {"ts": "1700000005.000100", "text": ERROR},
-            })}).encode()
+        async with (
+            FakeSlack() as fake,
+            bot(fake, "memory://", tmp_path, triage) as (events, _, _),
+            aiohttp.ClientSession() as http,
+        ):
+            command = urllib.parse.urlencode(
+                {
+                    "token": "x",
+                    "team_id": "T0001",
+                    "channel_id": "C1",
+                    "user_id": "U3",
+                    "command": "/kratos",
+                    "text": "what is the purpose of passwordless_enabled?",
+                    "api_app_id": "A1",
+                    "response_url": fake.new_response_url(),
+                    "trigger_id": "1111.2222.abc",
+                }
+            ).encode()
+            shortcut = urllib.parse.urlencode(
+                {
+                    "payload": json.dumps(
+                        {
+                            "type": "message_action",
+                            "callback_id": "triage_message",
+                            "trigger_id": "3333.4444.def",
+                            "team": {"id": "T0001"},
+                            "api_app_id": "A1",
+                            "user": {"id": "U4"},
+                            "channel": {"id": "C2"},
+                            "response_url": fake.new_response_url(),
+                            "message": {"ts": "1700000005.000100", "text": ERROR},
+                        }
+                    )
+                }
+            ).encode()
             form = "application/x-www-form-urlencoded"
             for _ in range(3):
                 assert await post(http, events, command, form) == 200

@@ -45,7 +45,11 @@ SETTINGS = (
     "KRATOS_BOT_ADMINS SLACK_CLIENT_ID SLACK_CLIENT_SECRET KRATOS_BOT_TOKEN_ROTATION_MINUTES"
 ).split()
 SECRET_SETTINGS = {
-    "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "KRATOS_BOT_ADMIN_TOKEN", "SLACK_CLIENT_SECRET"
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "KRATOS_BOT_ADMIN_TOKEN",
+    "SLACK_CLIENT_SECRET",
 }
 
 
@@ -104,7 +108,9 @@ def helm_template(helm: str, values: dict, tmp_path: Path) -> subprocess.Complet
     values_file.write_text(yaml.safe_dump(values))
     return subprocess.run(
         [helm, "template", RELEASE, str(CHART), "--namespace", "bots", "-f", str(values_file)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -305,8 +311,11 @@ def test_pod_disruption_budget(helm, tmp_path):
     # A single replica gets no PDB (minAvailable 1 of 1 would block every node drain).
     single = render(helm, deep_merge(SOCKET, {"replicaCount": 1}), tmp_path)
     assert not [d for d in single if d["kind"] == "PodDisruptionBudget"]
-    assert not [d for d in render(helm, deep_merge(SOCKET, {"podDisruptionBudget": {"enabled": False}}), tmp_path)
-                if d["kind"] == "PodDisruptionBudget"]
+    assert not [
+        d
+        for d in render(helm, deep_merge(SOCKET, {"podDisruptionBudget": {"enabled": False}}), tmp_path)
+        if d["kind"] == "PodDisruptionBudget"
+    ]
 
 
 def test_existing_secret_renders_no_secret(helm, tmp_path):
@@ -417,7 +426,9 @@ def test_notes_warn_about_unshared_state(helm, tmp_path):
         values_file.write_text(yaml.safe_dump(values))
         proc = subprocess.run(
             [helm, "install", RELEASE, str(CHART), "--dry-run=client", "--namespace", "bots", "-f", str(values_file)],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert proc.returncode == 0, proc.stderr
         return proc.stdout.split("NOTES:", 1)[1]
@@ -434,8 +445,16 @@ def test_chart_app_version_is_the_project_version():
 
 
 # Blocks that are Kubernetes objects passed through as they are; their inner keys are Kubernetes' own.
-PASSTHROUGH = {"resources", "podSecurityContext", "securityContext", "livenessProbe", "readinessProbe",
-               "startupProbe", "dataVolume", "redis.resources"}
+PASSTHROUGH = {
+    "resources",
+    "podSecurityContext",
+    "securityContext",
+    "livenessProbe",
+    "readinessProbe",
+    "startupProbe",
+    "dataVolume",
+    "redis.resources",
+}
 
 
 def test_every_value_is_documented():
@@ -495,8 +514,11 @@ def test_dockerfile_shape():
 
 def test_dockerfile_copies_only_what_dockerignore_lets_in():
     text = DOCKERFILE.read_text()
-    ignore = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-              if line.strip() and not line.startswith("#")]
+    ignore = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert ignore[0] == "*", "allow-list .dockerignore: exclude everything, then re-include"
     allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
     copied = set()
@@ -595,7 +617,11 @@ def test_wheel_alone_carries_the_knowledge(tmp_path):
     script = "import sys, bot; from bot.cli import main; print(bot.__file__); sys.exit(main(['kb', 'check']))"
     check = subprocess.run(
         [sys.executable, "-c", script],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert check.returncode == 0, check.stderr
     assert check.stdout.startswith(str(tmp_path / "site")), check.stdout
@@ -648,8 +674,17 @@ def test_slack_manifest_matches_what_the_code_listens_to():
     assert [s["callback_id"] for s in features["shortcuts"]] == [SHORTCUT_ID]
     assert [c["command"] for c in features["slash_commands"]] == [COMMAND]
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    needed = {"app_mentions:read", "chat:write", "chat:write.public", "channels:history", "im:history",
-              "files:read", "commands", "reactions:write", "users:read"}
+    needed = {
+        "app_mentions:read",
+        "chat:write",
+        "chat:write.public",
+        "channels:history",
+        "im:history",
+        "files:read",
+        "commands",
+        "reactions:write",
+        "users:read",
+    }
     assert needed <= scopes, needed - scopes
     events = set(settings["event_subscriptions"]["bot_events"])
     assert {"app_mention", "message.channels", "message.im", "app_home_opened"} <= events

@@ -10,8 +10,16 @@ from bot.engage import ADDRESSED, CHANNEL, FOLLOWUP, after_triage, asks, before_
 
 @pytest.mark.parametrize(
     "text",
-    ["thanks!", "Thank you so much, that fixed it 🙏", "ok", "got it", "that did it", "perfect, works now",
-     ":+1:", "cheers <@U123>"],
+    [
+        "thanks!",
+        "Thank you so much, that fixed it 🙏",
+        "ok",
+        "got it",
+        "that did it",
+        "perfect, works now",
+        ":+1:",
+        "cheers <@U123>",
+    ],
 )
 def test_thanks_and_acknowledgements(text):
     assert is_thanks(text) and before_triage(text, FOLLOWUP).act == "react"
@@ -19,8 +27,13 @@ def test_thanks_and_acknowledgements(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["thanks, but now I get a 403 on settings", "thanks! how do I enable recovery?", "ok but it still fails",
-     "thank you, one more thing: where is the session lifespan set?", "thanks! and where do I set the lifespan"],
+    [
+        "thanks, but now I get a 403 on settings",
+        "thanks! how do I enable recovery?",
+        "ok but it still fails",
+        "thank you, one more thing: where is the session lifespan set?",
+        "thanks! and where do I set the lifespan",
+    ],
 )
 def test_thanks_with_a_new_problem_is_a_question(text):
     assert not is_thanks(text) and before_triage(text, FOLLOWUP).act == "answer"
@@ -41,8 +54,9 @@ def test_questions_and_problem_reports_ask():
 def _reply(kb_reply=None, **meta):
     from bot.models import Reply
 
-    return Reply(headline="h", sections=(), links=(), confidence=meta.pop("confidence", "medium"), matches=(),
-                 meta=meta)
+    return Reply(
+        headline="h", sections=(), links=(), confidence=meta.pop("confidence", "medium"), matches=(), meta=meta
+    )
 
 
 def test_after_triage_by_where_and_mode():

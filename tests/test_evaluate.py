@@ -62,7 +62,12 @@ def test_replies_do_not_depend_on_the_hash_seed(tmp_path):
         env = {**os.environ, "PYTHONHASHSEED": seed}
         run = subprocess.run(
             [sys.executable, "-m", "bot.cli", "chat", "--format", "json"],
-            input=feed, capture_output=True, text=True, env=env, timeout=120, check=True,
+            input=feed,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=True,
         )
         outputs.append(run.stdout)
     assert outputs[0] == outputs[1]

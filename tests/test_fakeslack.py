@@ -21,7 +21,6 @@ BOT_TOKEN = "xoxb-test"
 APP_TOKEN = "xapp-1-test"
 
 
-
 def web_client(fake: FakeSlack, **kwargs) -> AsyncWebClient:
     return AsyncWebClient(token=BOT_TOKEN, base_url=f"{fake.url}/api/", **kwargs)
 

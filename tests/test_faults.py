@@ -32,15 +32,22 @@ async def metric(http, base: str, line: str, wait: float = 20) -> bool:
 
 def test_slack_server_errors_are_counted_and_the_next_event_still_answered(tmp_path, caplog):
     async def scenario():
-        async with FakeSlack() as fake, http_bot(fake, "memory://", tmp_path) as (events, base, _), \
-                aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack() as fake,
+            http_bot(fake, "memory://", tmp_path) as (events, base, _),
+            aiohttp.ClientSession() as http,
+        ):
             # The first post and its two bounded retries all fail; the next event's post goes through.
             fake.fail_next("chat.postMessage", status=500, times=3)
             assert await deliver(http, events, mention("Ev1", '{"error": {"id": "session_inactive"}}')) == 200
             assert await metric(http, base, "kratos_bot_post_failures_total 1.0")
             assert fake.posts == [] and len(fake.calls_to("chat.postMessage")) == 3
-            assert await deliver(http, events, mention("Ev2", '{"error": {"id": "session_inactive"}}',
-                                                       ts="1700000002.000100")) == 200
+            assert (
+                await deliver(
+                    http, events, mention("Ev2", '{"error": {"id": "session_inactive"}}', ts="1700000002.000100")
+                )
+                == 200
+            )
             await fake.wait_for(lambda: fake.posts, 20)
 
     run(scenario)
@@ -55,8 +62,10 @@ def test_slack_timeout_is_a_counted_failure(tmp_path):
     async def scenario():
         async with FakeSlack() as fake:
             fake.on("chat.postMessage", slow)
-            async with http_bot(fake, "memory://", tmp_path, KRATOS_BOT_SLACK_TIMEOUT="1") as (events, base, _), \
-                    aiohttp.ClientSession() as http:
+            async with (
+                http_bot(fake, "memory://", tmp_path, KRATOS_BOT_SLACK_TIMEOUT="1") as (events, base, _),
+                aiohttp.ClientSession() as http,
+            ):
                 assert await deliver(http, events, mention("Ev1", '{"error": {"id": "session_inactive"}}')) == 200
                 assert await metric(http, base, "kratos_bot_post_failures_total 1.0")
                 async with http.get(f"{base}/healthz") as resp:
@@ -67,8 +76,11 @@ def test_slack_timeout_is_a_counted_failure(tmp_path):
 
 def test_redis_dropping_mid_thread(tmp_path):
     async def scenario(url, proc):
-        async with FakeSlack() as fake, http_bot(fake, url, tmp_path) as (events, base, _), \
-                aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack() as fake,
+            http_bot(fake, url, tmp_path) as (events, base, _),
+            aiohttp.ClientSession() as http,
+        ):
             root = "1700000000.000100"
             assert await deliver(http, events, mention("Ev1", SEED_TURN, ts=root)) == 200
             await fake.wait_for(lambda: len(fake.posts) == 1, 10)
@@ -87,8 +99,11 @@ def test_redis_dropping_mid_thread(tmp_path):
 
 def test_malformed_event_body(tmp_path, caplog):
     async def scenario():
-        async with FakeSlack() as fake, http_bot(fake, "memory://", tmp_path) as (events, base, _), \
-                aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack() as fake,
+            http_bot(fake, "memory://", tmp_path) as (events, base, _),
+            aiohttp.ClientSession() as http,
+        ):
             for body in (b"{not json", b"", json.dumps({"type": "event_callback"}).encode(), b"\x00\xff" * 100):
                 headers = {**FakeSlack.sign(body, "ops-secret"), "Content-Type": "application/json"}
                 async with http.post(events, data=body, headers=headers) as resp:

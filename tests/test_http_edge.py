@@ -34,9 +34,16 @@ def run(scenario):
 
 
 def bot_settings(fake: FakeSlack, tmp_path: Path, **env: str):
-    return load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
-                          "SLACK_API_URL": fake.api_url, "KRATOS_BOT_ADMIN_TOKEN": ADMIN,
-                          "KRATOS_BOT_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl"), **env})
+    return load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "KRATOS_BOT_ADMIN_TOKEN": ADMIN,
+            "KRATOS_BOT_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl"),
+            **env,
+        }
+    )
 
 
 async def start(web_app, idle_timeout: float = 15.0):
@@ -98,10 +105,19 @@ def test_slow_unsigned_bodies_are_refused_before_the_body_is_read(kb, tmp_path):
                 ({**unsigned, "X-Slack-Signature": FORGED, "X-Slack-Request-Timestamp": "abc"}, 400),
                 ({**unsigned, "X-Slack-Signature": FORGED, "X-Slack-Request-Timestamp": "1700000000"}, 401),
                 ({**unsigned, "X-Slack-Signature": "v0=nothex", "X-Slack-Request-Timestamp": fresh}, 401),
-                ({**unsigned, "X-Slack-Signature": FORGED, "X-Slack-Request-Timestamp": fresh,
-                  "Content-Length": str(3 * MAX_BODY)}, 413),
-                ({"X-Slack-Signature": FORGED, "X-Slack-Request-Timestamp": fresh,
-                  "Transfer-Encoding": "chunked"}, 411),
+                (
+                    {
+                        **unsigned,
+                        "X-Slack-Signature": FORGED,
+                        "X-Slack-Request-Timestamp": fresh,
+                        "Content-Length": str(3 * MAX_BODY),
+                    },
+                    413,
+                ),
+                (
+                    {"X-Slack-Signature": FORGED, "X-Slack-Request-Timestamp": fresh, "Transfer-Encoding": "chunked"},
+                    411,
+                ),
             ]
             for head, expected in odd:
                 status, writer = await raw(port, head, b"1\r\n{" if "Transfer-Encoding" in head else b"{")
@@ -114,8 +130,14 @@ def test_slow_unsigned_bodies_are_refused_before_the_body_is_read(kb, tmp_path):
             assert 'kratos_bot_requests_refused_total{reason="bad_timestamp"} 1.0' in text
             assert 'kratos_bot_requests_refused_total{reason="too_large"} 1.0' in text
             # The bot still answers Slack.
-            assert await deliver(http, f"http://127.0.0.1:{port}/slack/events",
-                                 mention("Ev1", '{"error": {"id": "session_inactive"}}')) == 200
+            assert (
+                await deliver(
+                    http,
+                    f"http://127.0.0.1:{port}/slack/events",
+                    mention("Ev1", '{"error": {"id": "session_inactive"}}'),
+                )
+                == 200
+            )
             await fake.wait_for(lambda: fake.posts, 10)
 
     run(scenario)
@@ -125,17 +147,30 @@ def test_slow_bodies_with_forged_signatures_stay_within_a_budget_and_a_deadline(
     """Headers that look signed get their body read, but only within a shared byte budget (a 503 beyond it)
     and a read deadline (a 408); a real, small event is answered all the while."""
     fresh = str(int(time.time()))
-    forged = {"Content-Type": "application/json", "Content-Length": str(MAX_BODY - 100),
-              "X-Slack-Signature": FORGED, "X-Slack-Request-Timestamp": fresh}
+    forged = {
+        "Content-Type": "application/json",
+        "Content-Length": str(MAX_BODY - 100),
+        "X-Slack-Signature": FORGED,
+        "X-Slack-Request-Timestamp": fresh,
+    }
 
     async def scenario():
-        async with FakeSlack() as fake, edge_bot(fake, tmp_path, kb, body_timeout=2.0) as (port, _), \
-                aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack() as fake,
+            edge_bot(fake, tmp_path, kb, body_timeout=2.0) as (port, _),
+            aiohttp.ClientSession() as http,
+        ):
             slow = [asyncio.create_task(raw(port, forged, b'{"type": ', wait=8)) for _ in range(12)]
             done, _ = await asyncio.wait(slow, timeout=1.0)
             assert sorted(task.result()[0] for task in done) == [503] * 4  # 8 bodies of ~2 MiB fill the lane
-            assert await deliver(http, f"http://127.0.0.1:{port}/slack/events",
-                                 mention("Ev1", '{"error": {"id": "session_inactive"}}')) == 200
+            assert (
+                await deliver(
+                    http,
+                    f"http://127.0.0.1:{port}/slack/events",
+                    mention("Ev1", '{"error": {"id": "session_inactive"}}'),
+                )
+                == 200
+            )
             await fake.wait_for(lambda: fake.posts, 10)
             statuses = sorted(status for status, _ in await asyncio.gather(*slow))
             assert statuses == [408] * 8 + [503] * 4
@@ -199,9 +234,16 @@ def test_no_request_body_in_any_log_line_and_refusals_summarised(kb, tmp_path, c
             for _ in range(200):
                 async with http.post(url, data=payload, headers=rotated) as resp:
                     assert resp.status == 401
-            click = {"type": "block_actions", "user": {"id": "U7"}, "channel": {"id": "C7"}, "team": {"id": "T1"},
-                     "api_app_id": "A1", "trigger_id": "t2", "container": {"type": "message"},
-                     "actions": [{"action_id": "nobody_listens", "value": "hunter2-button-value", "type": "button"}]}
+            click = {
+                "type": "block_actions",
+                "user": {"id": "U7"},
+                "channel": {"id": "C7"},
+                "team": {"id": "T1"},
+                "api_app_id": "A1",
+                "trigger_id": "t2",
+                "container": {"type": "message"},
+                "actions": [{"action_id": "nobody_listens", "value": "hunter2-button-value", "type": "button"}],
+            }
             body = urlencode({"payload": json.dumps(click)}).encode()
             headers = {**FakeSlack.sign(body, SECRET), "Content-Type": "application/x-www-form-urlencoded"}
             async with http.post(url, data=body, headers=headers) as resp:
@@ -237,10 +279,17 @@ def test_library_warnings_keep_where_but_not_what():
         json.loads(body)
     except ValueError:
         record = logging.getLogger("slack_bolt.AsyncApp").makeRecord(
-            "slack_bolt.AsyncApp", logging.ERROR, __file__, 1, "Failed to run listener function (error: %s)",
-            (body,), exc_info=sys.exc_info())
+            "slack_bolt.AsyncApp",
+            logging.ERROR,
+            __file__,
+            1,
+            "Failed to run listener function (error: %s)",
+            (body,),
+            exc_info=sys.exc_info(),
+        )
     debug = logging.getLogger("slack_sdk.web").makeRecord(
-        "slack_sdk.web", logging.DEBUG, __file__, 1, "Sending a request - body: %s", (body,), None)
+        "slack_sdk.web", logging.DEBUG, __file__, 1, "Sending a request - body: %s", (body,), None
+    )
     assert LibraryBodyFilter().filter(debug) is False
     assert LibraryBodyFilter().filter(record) is True
     line = json.loads(JsonFormatter().format(record))
@@ -260,8 +309,11 @@ def test_junk_bodies_get_4xx_signed_or_not(kb, tmp_path):
         async with FakeSlack() as fake, edge_bot(fake, tmp_path, kb) as (port, _), aiohttp.ClientSession() as http:
             url = f"http://127.0.0.1:{port}/slack/events"
             for body in JUNK:
-                for content_type in ("application/json", "application/json; charset=x-no-such-charset",
-                                     "application/x-www-form-urlencoded"):
+                for content_type in (
+                    "application/json",
+                    "application/json; charset=x-no-such-charset",
+                    "application/x-www-form-urlencoded",
+                ):
                     async with http.post(url, data=body, headers={"Content-Type": content_type}) as resp:
                         assert resp.status == 401, (body[:20], content_type)
                     signed = {**FakeSlack.sign(body, SECRET), "Content-Type": content_type}
@@ -309,8 +361,11 @@ def test_admin_reload_wants_a_bearer_token_and_does_not_block_acks(kb, tmp_path)
 
 async def reload_raw(port: int, authorization: str):
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"POST /admin/reload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nAuthorization: "
-                 + authorization.encode("utf-8") + b"\r\n\r\n")
+    writer.write(
+        b"POST /admin/reload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nAuthorization: "
+        + authorization.encode("utf-8")
+        + b"\r\n\r\n"
+    )
     line = await asyncio.wait_for(reader.readline(), 5)
     return int(line.split()[1]), writer
 
@@ -322,10 +377,16 @@ def test_retry_reason_is_a_closed_label_set(kb, tmp_path):
             first = mention("EvR", '{"error": {"id": "session_inactive"}}')
             assert await deliver(http, url, first) == 200
             for n in range(50):
-                assert await deliver(http, url, first, **{"X-Slack-Retry-Num": "1",
-                                                         "X-Slack-Retry-Reason": f"made-up-{n}"}) == 200
-            assert await deliver(http, url, first, **{"X-Slack-Retry-Num": "2",
-                                                     "X-Slack-Retry-Reason": "http_timeout"}) == 200
+                assert (
+                    await deliver(
+                        http, url, first, **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": f"made-up-{n}"}
+                    )
+                    == 200
+                )
+            assert (
+                await deliver(http, url, first, **{"X-Slack-Retry-Num": "2", "X-Slack-Retry-Reason": "http_timeout"})
+                == 200
+            )
             text = await metrics_text(http, port)
             assert "made-up" not in text
             assert 'kratos_bot_events_retried_total{reason="other"} 50.0' in text
@@ -336,8 +397,11 @@ def test_retry_reason_is_a_closed_label_set(kb, tmp_path):
 
 def test_readyz_does_not_call_slack_on_every_request(kb, tmp_path):
     async def scenario():
-        async with FakeSlack(bot_token="xoxb-some-other-token") as fake, edge_bot(fake, tmp_path, kb) as (port, _), \
-                aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack(bot_token="xoxb-some-other-token") as fake,
+            edge_bot(fake, tmp_path, kb) as (port, _),
+            aiohttp.ClientSession() as http,
+        ):
             for _ in range(20):
                 async with http.get(f"http://127.0.0.1:{port}/readyz") as resp:
                     assert resp.status == 503 and (await resp.json())["slack"] is False
@@ -365,16 +429,23 @@ def test_ops_port_takes_operations_off_the_events_port(kb, tmp_path):
                         assert resp.status == 404, path
                     async with http.get(f"http://127.0.0.1:{ops}{path}") as resp:
                         assert resp.status == 200, path
-                async with http.post(f"http://127.0.0.1:{events}/admin/reload",
-                                     headers={"Authorization": f"Bearer {ADMIN}"}) as resp:
+                async with http.post(
+                    f"http://127.0.0.1:{events}/admin/reload", headers={"Authorization": f"Bearer {ADMIN}"}
+                ) as resp:
                     assert resp.status == 404
                 for port in (events, ops):
                     async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
                         assert resp.status == 200
                 async with http.post(f"http://127.0.0.1:{ops}/slack/events", data=b"{}") as resp:
                     assert resp.status in (404, 405)
-                assert await deliver(http, f"http://127.0.0.1:{events}/slack/events",
-                                     mention("Ev1", '{"error": {"id": "session_inactive"}}')) == 200
+                assert (
+                    await deliver(
+                        http,
+                        f"http://127.0.0.1:{events}/slack/events",
+                        mention("Ev1", '{"error": {"id": "session_inactive"}}'),
+                    )
+                    == 200
+                )
                 await fake.wait_for(lambda: fake.posts, 10)
             finally:
                 for runner in runners:
@@ -411,4 +482,3 @@ def test_helm_chart_serves_operations_on_their_own_port(helm, k8s_validate, tmp_
     assert {p["name"]: p["targetPort"] for p in service["spec"]["ports"]} == {"http": "http", "ops": "ops"}
     values = yaml.safe_load((Path(__file__).parent.parent / "deploy/helm/kratos-support-bot/values.yaml").read_text())
     assert "opsPort" in values
-

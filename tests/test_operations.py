@@ -25,14 +25,20 @@ SECRET = "ops-secret"
 ADMIN = "admin-token"
 
 
-
 @contextlib.asynccontextmanager
 async def http_bot(fake: FakeSlack, state_url: str, tmp_path: Path, kb=None, **env: str):
     """One bot replica in HTTP mode on a loopback port; yields (events URL, base URL, runtime)."""
-    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
-                              "SLACK_API_URL": fake.api_url, "STATE_URL": state_url,
-                              "KRATOS_BOT_ADMIN_TOKEN": ADMIN,
-                              "KRATOS_BOT_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl"), **env})
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "STATE_URL": state_url,
+            "KRATOS_BOT_ADMIN_TOKEN": ADMIN,
+            "KRATOS_BOT_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl"),
+            **env,
+        }
+    )
     app, rt = create(settings, Triage(kb or load_knowledge()))
     runner, base = await loopback(http_app(app, rt))
     try:
@@ -57,8 +63,12 @@ def test_two_replicas_share_one_redis(tmp_path):
     kb = load_knowledge()
 
     async def scenario(url):
-        async with FakeSlack() as fake, http_bot(fake, url, tmp_path / "a", kb) as (a, _, _), \
-                http_bot(fake, url, tmp_path / "b", kb) as (b, _, _), aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack() as fake,
+            http_bot(fake, url, tmp_path / "a", kb) as (a, _, _),
+            http_bot(fake, url, tmp_path / "b", kb) as (b, _, _),
+            aiohttp.ClientSession() as http,
+        ):
             root = "1700000000.000100"
             assert await deliver(http, a, mention("Ev1", SEED_TURN, ts=root)) == 200
             await fake.wait_for(lambda: len(fake.posts) == 1, 10)
@@ -78,8 +88,11 @@ def test_two_replicas_share_one_redis(tmp_path):
 
 def test_redis_down_means_not_ready_and_not_acknowledged(tmp_path):
     async def scenario(url, proc):
-        async with FakeSlack() as fake, http_bot(fake, url, tmp_path) as (events, base, _), \
-                aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack() as fake,
+            http_bot(fake, url, tmp_path) as (events, base, _),
+            aiohttp.ClientSession() as http,
+        ):
             async with http.get(f"{base}/readyz") as resp:
                 assert resp.status == 200
             proc.terminate()
@@ -123,8 +136,11 @@ def test_sqlite_thread_survives_restart(tmp_path):
 
 def test_metrics_and_readiness(tmp_path):
     async def scenario():
-        async with FakeSlack() as fake, http_bot(fake, "memory://", tmp_path) as (events, base, _), \
-                aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack() as fake,
+            http_bot(fake, "memory://", tmp_path) as (events, base, _),
+            aiohttp.ClientSession() as http,
+        ):
             async with http.get(f"{base}/readyz") as resp:
                 assert resp.status == 200 and await resp.json() == {"knowledge": True, "state": True, "slack": True}
             await deliver(http, events, mention("Ev1", '{"error": {"id": "session_inactive"}}'))
@@ -144,14 +160,18 @@ def test_reload_uses_new_knowledge_and_keeps_old_when_invalid(tmp_path, monkeypa
     errors = knowledge / "errors.yaml"
 
     async def ask(http, events, fake, n, event_id):
-        await deliver(http, events, mention(event_id, '{"error": {"id": "session_inactive"}}',
-                                            ts=f"17000000{n:02d}.000100"))
+        await deliver(
+            http, events, mention(event_id, '{"error": {"id": "session_inactive"}}', ts=f"17000000{n:02d}.000100")
+        )
         await fake.wait_for(lambda: len(fake.posts) == n, 10)
         return fake.posts[n - 1]["text"]
 
     async def scenario():
-        async with FakeSlack() as fake, http_bot(fake, "memory://", tmp_path, load_knowledge(knowledge)) as (
-                events, base, rt), aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack() as fake,
+            http_bot(fake, "memory://", tmp_path, load_knowledge(knowledge)) as (events, base, rt),
+            aiohttp.ClientSession() as http,
+        ):
             before = await ask(http, events, fake, 1, "Ev1")
             assert "Brand new title" not in before
             doc = yaml.safe_load(errors.read_text())
@@ -191,8 +211,11 @@ def test_logs_are_json_lines_without_message_text(tmp_path, capsys):
     configure("INFO")
 
     async def scenario():
-        async with FakeSlack() as fake, http_bot(fake, "memory://", tmp_path) as (events, _, _), \
-                aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack() as fake,
+            http_bot(fake, "memory://", tmp_path) as (events, _, _),
+            aiohttp.ClientSession() as http,
+        ):
             await deliver(http, events, mention("EvLog", SEED_TURN))
             await fake.wait_for(lambda: fake.posts, 10)
 
@@ -285,19 +308,37 @@ def test_post_to_channel_click_on_the_other_replica(tmp_path):
     kb = load_knowledge()
 
     async def scenario(url):
-        async with FakeSlack() as fake, http_bot(fake, url, tmp_path / "a", kb) as (a, _, _), \
-                http_bot(fake, url, tmp_path / "b", kb) as (b, _, _), aiohttp.ClientSession() as http:
-            command = {"command": "/kratos", "text": '{"error": {"id": "session_inactive"}}', "channel_id": "C7",
-                       "user_id": "U7", "team_id": "T1", "api_app_id": "A1", "trigger_id": "t1",
-                       "response_url": fake.new_response_url()}
+        async with (
+            FakeSlack() as fake,
+            http_bot(fake, url, tmp_path / "a", kb) as (a, _, _),
+            http_bot(fake, url, tmp_path / "b", kb) as (b, _, _),
+            aiohttp.ClientSession() as http,
+        ):
+            command = {
+                "command": "/kratos",
+                "text": '{"error": {"id": "session_inactive"}}',
+                "channel_id": "C7",
+                "user_id": "U7",
+                "team_id": "T1",
+                "api_app_id": "A1",
+                "trigger_id": "t1",
+                "response_url": fake.new_response_url(),
+            }
             assert await deliver_form(http, a, command) == 200
             await fake.wait_for(lambda: fake.responses, 10)
             _, ephemeral = fake.responses[0]
             button = next(b for b in ephemeral["blocks"] if b["type"] == "actions")["elements"][0]
-            click = {"type": "block_actions", "user": {"id": "U7"}, "channel": {"id": "C7"}, "team": {"id": "T1"},
-                     "api_app_id": "A1", "container": {"type": "message"}, "trigger_id": "t2",
-                     "response_url": fake.new_response_url(),
-                     "actions": [{"action_id": button["action_id"], "value": button["value"], "type": "button"}]}
+            click = {
+                "type": "block_actions",
+                "user": {"id": "U7"},
+                "channel": {"id": "C7"},
+                "team": {"id": "T1"},
+                "api_app_id": "A1",
+                "container": {"type": "message"},
+                "trigger_id": "t2",
+                "response_url": fake.new_response_url(),
+                "actions": [{"action_id": button["action_id"], "value": button["value"], "type": "button"}],
+            }
             assert await deliver_form(http, b, {"payload": json.dumps(click)}) == 200
             await fake.wait_for(lambda: fake.posts, 10)
             assert fake.posts[0]["channel"] == "C7" and "session_inactive" in json.dumps(fake.posts[0])
@@ -314,8 +355,11 @@ def test_slack_retry_is_counted_logged_and_not_answered_twice(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="kratos_bot.slack")
 
     async def scenario():
-        async with FakeSlack() as fake, http_bot(fake, "memory://", tmp_path) as (events, base, _), \
-                aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack() as fake,
+            http_bot(fake, "memory://", tmp_path) as (events, base, _),
+            aiohttp.ClientSession() as http,
+        ):
             first = mention("EvR", '{"error": {"id": "session_inactive"}}')
             assert await deliver(http, events, first) == 200
             retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}

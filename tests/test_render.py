@@ -51,8 +51,14 @@ def test_warning_comes_first():
 def test_long_advice_is_cut_to_what_speaks_to_the_question():
     from bot.compose import _relevant
 
-    fixes = ["Set the lifespan.", "Use a proxy.", "Check the CORS origin.", "Restart.", "Rotate the cookie secret.",
-             "Read the logs."]
+    fixes = [
+        "Set the lifespan.",
+        "Use a proxy.",
+        "Check the CORS origin.",
+        "Restart.",
+        "Rotate the cookie secret.",
+        "Read the logs.",
+    ]
     picked = _relevant(fixes, "our cookie secret was rotated, what now?", 4)
     assert picked[0] == "Set the lifespan." and "Rotate the cookie secret." in picked and len(picked) == 4
     assert picked == [f for f in fixes if f in picked]  # authored order kept

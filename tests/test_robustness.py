@@ -106,12 +106,19 @@ def test_kratos_shaped_garbage_is_answered(triage, parts):
     _check_limits(triage.answer("".join(parts), thread="frag"))
 
 
-_SECRET_SHAPES = st.sampled_from([
-    "ory_kratos_session={}", "X-Session-Token: ory_st_{}", "Authorization: Bearer ory_at_{}", "ory_pat_{}",
-    '"password": "{}"', "cookie: ory_session_abc={}; csrf_token_1234abcd={}",
-])
-_SECRET_VALUES = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", min_size=16,
-                         max_size=40)
+_SECRET_SHAPES = st.sampled_from(
+    [
+        "ory_kratos_session={}",
+        "X-Session-Token: ory_st_{}",
+        "Authorization: Bearer ory_at_{}",
+        "ory_pat_{}",
+        '"password": "{}"',
+        "cookie: ory_session_abc={}; csrf_token_1234abcd={}",
+    ]
+)
+_SECRET_VALUES = st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", min_size=16, max_size=40
+)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

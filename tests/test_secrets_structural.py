@@ -317,9 +317,15 @@ _CONFIG_SLOTS = {
     "serve.public.tls.key.base64": lambda v: v,
     "oauth2_provider.headers": lambda v: {"Authorization": f"Basic {v}"},
     "courier.channels": lambda v: [
-        {"id": "sms", "type": "http", "request_config": {"url": "https://sms.example.com/", "method": "POST",
-                                                          "auth": {"type": "basic_auth",
-                                                                   "config": {"user": "u", "password": v}}}}
+        {
+            "id": "sms",
+            "type": "http",
+            "request_config": {
+                "url": "https://sms.example.com/",
+                "method": "POST",
+                "auth": {"type": "basic_auth", "config": {"user": "u", "password": v}},
+            },
+        }
     ],
     # keys Kratos does not know, named like a credential: the config-keys rule renames or removes them
     "selfservice.flows.login.api_key": lambda v: v,

@@ -26,18 +26,23 @@ SECRET = "test-signing-secret"
 SEED_TURN = (
     "curl --request POST \\\n--url '{{host}}/self-service/settings?flow=2a2a701a-7a45-4df1-a710-816cc4f9efc' \\\n"
     "--header 'cookie: ory_kratos_session=MTc0OTAyODM3N3xncTJXMGdUQjIyb2JVbnNnaUx6U2FNWFc3dV9mRDAyZTQ1VFF4; "
-    "Path=/; Max-Age=31536000; HttpOnly' \\\n--data '{\"csrf_token\": \"{{recoveryFlowCsrf}}\", \"method\": "
-    "\"password\", \"password\": \"123SupperPassword2025$\"}'\nI get error\n"
+    'Path=/; Max-Age=31536000; HttpOnly\' \\\n--data \'{"csrf_token": "{{recoveryFlowCsrf}}", "method": '
+    '"password", "password": "123SupperPassword2025$"}\'\nI get error\n'
     '{"error": {"code": 400, "status": "Bad Request", "reason": "The flow query parameter is missing or malformed."}}'
 )
-
 
 
 def event(event_id: str, **fields) -> dict:
     body = {"type": "message", "user": "U1", "channel": "C1", "channel_type": "channel", **fields}
     body.setdefault("ts", f"{time.time():.6f}")
-    return {"type": "event_callback", "event_id": event_id, "team_id": "T0001", "api_app_id": "A1",
-            "event_time": int(time.time()), "event": body}
+    return {
+        "type": "event_callback",
+        "event_id": event_id,
+        "team_id": "T0001",
+        "api_app_id": "A1",
+        "event_time": int(time.time()),
+        "event": body,
+    }
 
 
 def mention(event_id: str, text: str, ts: str = "1700000000.000100", **fields) -> dict:
@@ -48,8 +53,15 @@ def mention(event_id: str, text: str, ts: str = "1700000000.000100", **fields) -
 async def socket_bot(kb, feedback: Path, **env):
     """A fake Slack and the real bot connected to it over Socket Mode."""
     async with FakeSlack() as fake:
-        settings = load_settings({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN,
-                                  "SLACK_API_URL": fake.api_url, "KRATOS_BOT_FEEDBACK_FILE": str(feedback), **env})
+        settings = load_settings(
+            {
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_APP_TOKEN": APP_TOKEN,
+                "SLACK_API_URL": fake.api_url,
+                "KRATOS_BOT_FEEDBACK_FILE": str(feedback),
+                **env,
+            }
+        )
         app, _ = create(settings, Triage(kb))
         handler = socket_handler(app, settings)
         await handler.connect_async()
@@ -116,18 +128,30 @@ def test_retried_event_is_answered_once(kb, tmp_path):
 
 
 def test_snippet_file_is_read_and_own_messages_ignored(kb, tmp_path):
-    schema = {"properties": {"traits": {"type": "object", "properties": {"email": {
-        "type": "string", "format": "email", "ory.sh/kratos": {"credentials": {"password": {"identifer": True}}}}}}}}
+    schema = {
+        "properties": {
+            "traits": {
+                "type": "object",
+                "properties": {
+                    "email": {
+                        "type": "string",
+                        "format": "email",
+                        "ory.sh/kratos": {"credentials": {"password": {"identifer": True}}},
+                    }
+                },
+            }
+        }
+    }
 
     async def scenario():
         async with socket_bot(kb, tmp_path / "f.jsonl") as fake:
             file = fake.add_file("F1", "schema.json", json.dumps(schema).encode(), "json", "application/json")
-            await fake.send_event(event("Ev1", subtype="file_share", text="my schema", channel="D1",
-                                        channel_type="im", files=[file]))
+            await fake.send_event(
+                event("Ev1", subtype="file_share", text="my schema", channel="D1", channel_type="im", files=[file])
+            )
             await fake.wait_for(lambda: fake.posts, 10)
             assert "identifer" in json.dumps(fake.posts[0]) and ("F1", 200) in fake.downloads
-            await fake.send_event(event("Ev2", user="UBOT", bot_id="BBOT", text="hi", channel="D1",
-                                        channel_type="im"))
+            await fake.send_event(event("Ev2", user="UBOT", bot_id="BBOT", text="hi", channel="D1", channel_type="im"))
             await asyncio.sleep(1.0)
             assert len(fake.posts) == 1
 
@@ -154,12 +178,23 @@ def test_feedback_click_recorded_and_counted(kb, tmp_path):
             await fake.wait_for(lambda: fake.posts, 10)
             actions = next(b for b in fake.posts[0]["blocks"] if b["type"] == "actions")
             helpful = actions["elements"][0]
-            await fake.send_interactive({
-                "type": "block_actions", "user": {"id": "U2"}, "channel": {"id": "C1"},
-                "message": {"ts": "1700000000.000200"}, "container": {"type": "message"},
-                "actions": [{"action_id": helpful["action_id"], "value": helpful["value"], "type": "button",
-                             "block_id": actions["block_id"]}],
-            })
+            await fake.send_interactive(
+                {
+                    "type": "block_actions",
+                    "user": {"id": "U2"},
+                    "channel": {"id": "C1"},
+                    "message": {"ts": "1700000000.000200"},
+                    "container": {"type": "message"},
+                    "actions": [
+                        {
+                            "action_id": helpful["action_id"],
+                            "value": helpful["value"],
+                            "type": "button",
+                            "block_id": actions["block_id"],
+                        }
+                    ],
+                }
+            )
             await fake.wait_for(lambda: fake.ephemerals, 10)
 
     run(scenario)
@@ -171,26 +206,40 @@ def test_feedback_click_recorded_and_counted(kb, tmp_path):
 def test_slash_command_is_ephemeral_with_post_button_and_shortcut_answers_in_thread(kb, tmp_path):
     async def scenario():
         async with socket_bot(kb, tmp_path / "f.jsonl") as fake:
-            await fake.send_slash_command({"command": "/kratos", "text": "what is the purpose of "
-                                           "passwordless_enabled?", "channel_id": "C1", "user_id": "U3"})
+            await fake.send_slash_command(
+                {
+                    "command": "/kratos",
+                    "text": "what is the purpose of passwordless_enabled?",
+                    "channel_id": "C1",
+                    "user_id": "U3",
+                }
+            )
             # Through the command's response_url, which works also where the bot is not a member.
             await fake.wait_for(lambda: fake.responses, 10)
             _, ephemeral = fake.responses[0]
             assert ephemeral["response_type"] == "ephemeral" and "passwordless_enabled" in json.dumps(ephemeral)
             assert fake.ephemerals == []
             button = next(b for b in ephemeral["blocks"] if b["type"] == "actions")["elements"][0]
-            await fake.send_interactive({
-                "type": "block_actions", "user": {"id": "U3"}, "channel": {"id": "C1"},
-                "container": {"type": "message"},
-                "actions": [{"action_id": button["action_id"], "value": button["value"], "type": "button"}],
-            })
+            await fake.send_interactive(
+                {
+                    "type": "block_actions",
+                    "user": {"id": "U3"},
+                    "channel": {"id": "C1"},
+                    "container": {"type": "message"},
+                    "actions": [{"action_id": button["action_id"], "value": button["value"], "type": "button"}],
+                }
+            )
             await fake.wait_for(lambda: fake.posts, 10)
             assert fake.posts[0]["channel"] == "C1" and "passwordless_enabled" in json.dumps(fake.posts[0])
-            await fake.send_interactive({
-                "type": "message_action", "callback_id": "triage_message", "user": {"id": "U4"},
-                "channel": {"id": "C2"},
-                "message": {"ts": "1700000005.000100", "text": '{"error": {"id": "session_inactive"}}'},
-            })
+            await fake.send_interactive(
+                {
+                    "type": "message_action",
+                    "callback_id": "triage_message",
+                    "user": {"id": "U4"},
+                    "channel": {"id": "C2"},
+                    "message": {"ts": "1700000005.000100", "text": '{"error": {"id": "session_inactive"}}'},
+                }
+            )
             await fake.wait_for(lambda: len(fake.posts) == 2, 10)
             assert fake.posts[1]["channel"] == "C2" and fake.posts[1]["thread_ts"] == "1700000005.000100"
 
@@ -198,8 +247,14 @@ def test_slash_command_is_ephemeral_with_post_button_and_shortcut_answers_in_thr
 
 
 async def http_bot(fake: FakeSlack, kb, feedback: Path):
-    settings = load_settings({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-                              "SLACK_API_URL": fake.api_url, "KRATOS_BOT_FEEDBACK_FILE": str(feedback)})
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "KRATOS_BOT_FEEDBACK_FILE": str(feedback),
+        }
+    )
     app, rt = create(settings, Triage(kb))
     runner = web.AppRunner(http_app(app, rt))
     await runner.setup()
@@ -219,8 +274,10 @@ def test_http_mode_checks_signatures(kb, tmp_path):
                     bad = {**FakeSlack.sign(body, "wrong-secret"), "Content-Type": "application/json"}
                     async with http.post(url, data=body, headers=bad) as resp:
                         assert resp.status == 401
-                    old = {**FakeSlack.sign(body, SECRET, timestamp=int(time.time()) - 600),
-                           "Content-Type": "application/json"}
+                    old = {
+                        **FakeSlack.sign(body, SECRET, timestamp=int(time.time()) - 600),
+                        "Content-Type": "application/json",
+                    }
                     async with http.post(url, data=body, headers=old) as resp:
                         assert resp.status == 401
                     good = {**FakeSlack.sign(body, SECRET), "Content-Type": "application/json"}

@@ -27,9 +27,15 @@ ERROR = '{"error": {"id": "session_inactive", "code": 401, "reason": "No active 
 async def bot(kb, tmp_path, **env):
     """A fake Slack, the real bot connected to it over Socket Mode, and the bot's runtime."""
     async with FakeSlack() as fake:
-        settings = load_settings({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN,
-                                  "SLACK_API_URL": fake.api_url,
-                                  "KRATOS_BOT_FEEDBACK_FILE": str(tmp_path / "f.jsonl"), **env})
+        settings = load_settings(
+            {
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_APP_TOKEN": APP_TOKEN,
+                "SLACK_API_URL": fake.api_url,
+                "KRATOS_BOT_FEEDBACK_FILE": str(tmp_path / "f.jsonl"),
+                **env,
+            }
+        )
         app, rt = create(settings, Triage(kb))
         handler = socket_handler(app, settings, rt)
         await handler.connect_async()
@@ -60,8 +66,9 @@ def test_help_channel_in_auto_mode_answers_a_paste_and_ignores_chit_chat(kb, tmp
             await fake.send_event(event("Ev1", channel="CHELP", text="morning all, coffee first"))
             await fake.send_event(event("Ev2", channel="CHELP", text="anyone going to the meetup on friday?"))
             assert await quiet(fake, 0)
-            await fake.send_event(event("Ev3", channel="CHELP", text=f"whoami keeps failing with\n{ERROR}",
-                                        ts="1700000010.000100"))
+            await fake.send_event(
+                event("Ev3", channel="CHELP", text=f"whoami keeps failing with\n{ERROR}", ts="1700000010.000100")
+            )
             await fake.wait_for(lambda: fake.posts, 10)
             post = fake.posts[0]
             assert post["channel"] == "CHELP" and post["thread_ts"] == "1700000010.000100"
@@ -99,14 +106,21 @@ def test_thanks_in_a_thread_gets_a_reaction_not_a_reply(kb, tmp_path):
             await fake.wait_for(lambda: fake.reactions.get(("C1", thanks_ts)), 10)
             assert fake.reactions[("C1", thanks_ts)] == ["white_check_mark"]
             # A side remark to a colleague in the same thread: nothing at all.
-            await fake.send_event(event("Ev3", text="<@U777> can you look at this after lunch", thread_ts=root,
-                                        ts="1700000002.000100"))
+            await fake.send_event(
+                event("Ev3", text="<@U777> can you look at this after lunch", thread_ts=root, ts="1700000002.000100")
+            )
             # The same question again: the thread already has the answer; it stays quiet.
             await fake.send_event(event("Ev4", text=ERROR, thread_ts=root, ts="1700000003.000100"))
             assert await quiet(fake, 1, 1.5)
             # A real follow-up question is still answered.
-            await fake.send_event(event("Ev5", text="and how long does a session last before it expires?",
-                                        thread_ts=root, ts="1700000004.000100"))
+            await fake.send_event(
+                event(
+                    "Ev5",
+                    text="and how long does a session last before it expires?",
+                    thread_ts=root,
+                    ts="1700000004.000100",
+                )
+            )
             await fake.wait_for(lambda: len(fake.posts) == 2, 10)
 
     run(scenario)
@@ -133,8 +147,9 @@ def test_mention_with_a_file_is_answered_once_and_other_bots_are_ignored(kb, tmp
             file = fake.add_file("F1", "error.json", ERROR.encode(), filetype="json", mimetype="application/json")
             ts = "1700000000.000300"
             await fake.send_event(mention("Ev1", "what does this mean?", ts=ts, files=[file]))
-            await fake.send_event(event("Ev2", subtype="file_share", text="<@UBOT> what does this mean?", ts=ts,
-                                        files=[file]))
+            await fake.send_event(
+                event("Ev2", subtype="file_share", text="<@UBOT> what does this mean?", ts=ts, files=[file])
+            )
             await fake.wait_for(lambda: fake.posts, 10)
             assert await quiet(fake, 1) and "session_inactive" in fake.posts[0]["text"]
             # The working indicator came and went.
@@ -162,35 +177,49 @@ def test_still_stuck_hands_the_thread_to_the_group_and_resolved_is_counted(kb, t
         env = {"KRATOS_BOT_HANDOFF_CHANNEL": "CTEAM", "KRATOS_BOT_HANDOFF_GROUP": "SKRATOS"}
         async with bot(kb, tmp_path, **env) as (fake, rt, _):
             root = "1700000000.000100"
-            paste = ERROR + "\ncurl -H 'Cookie: ory_kratos_session=MTc0OTAyODM3N3xncTJXMGdUQjIy' " \
-                            "https://auth.example.com/sessions/whoami  (we run kratos v1.1.0)"
+            paste = (
+                ERROR + "\ncurl -H 'Cookie: ory_kratos_session=MTc0OTAyODM3N3xncTJXMGdUQjIy' "
+                "https://auth.example.com/sessions/whoami  (we run kratos v1.1.0)"
+            )
             await fake.send_event(mention("Ev1", paste, ts=root))
             await fake.wait_for(lambda: fake.posts, 10)
             actions = next(b for b in fake.posts[0]["blocks"] if b["type"] == "actions")
             buttons = {e["action_id"]: e for e in actions["elements"]}
             stuck = buttons["still_stuck"]
             bot_ts = next(ts for (_, ts), m in fake.messages.items() if m.get("bot_id") and m.get("thread_ts") == root)
-            click = {"type": "block_actions", "user": {"id": "U1"}, "channel": {"id": "C1"},
-                     "message": {"ts": bot_ts, "thread_ts": root}, "container": {"type": "message"}}
-            await fake.send_interactive({**click, "actions": [{"action_id": "still_stuck", "value": stuck["value"],
-                                                               "type": "button"}]})
+            click = {
+                "type": "block_actions",
+                "user": {"id": "U1"},
+                "channel": {"id": "C1"},
+                "message": {"ts": bot_ts, "thread_ts": root},
+                "container": {"type": "message"},
+            }
+            await fake.send_interactive(
+                {**click, "actions": [{"action_id": "still_stuck", "value": stuck["value"], "type": "button"}]}
+            )
             await fake.wait_for(lambda: any(p["channel"] == "CTEAM" for p in fake.posts), 10)
             handoff = next(p for p in fake.posts if p["channel"] == "CTEAM")["text"]
             assert "<!subteam^SKRATOS>" in handoff and "session_inactive" in handoff and "v1.1.0" in handoff
             assert "MTc0OTAyODM3N3xncTJX" not in handoff and "live secret" in handoff
             await fake.wait_for(lambda: any(p["channel"] == "C1" and "Handed over" in p["text"] for p in fake.posts))
             # A second click does not hand it over twice; follow-ups in the thread are now for people.
-            await fake.send_interactive({**click, "actions": [{"action_id": "still_stuck", "value": stuck["value"],
-                                                               "type": "button"}]})
-            await fake.send_event(event("Ev2", text="why is this still failing?", thread_ts=root,
-                                        ts="1700000002.000100"))
+            await fake.send_interactive(
+                {**click, "actions": [{"action_id": "still_stuck", "value": stuck["value"], "type": "button"}]}
+            )
+            await fake.send_event(
+                event("Ev2", text="why is this still failing?", thread_ts=root, ts="1700000002.000100")
+            )
             await asyncio.sleep(1.0)
             assert sum(p["channel"] == "CTEAM" for p in fake.posts) == 1
-            assert not any(p.get("thread_ts") == root and "session" in p["text"].lower()
-                           for p in fake.posts[1:] if p["channel"] == "C1" and "Handed over" not in p["text"])
+            assert not any(
+                p.get("thread_ts") == root and "session" in p["text"].lower()
+                for p in fake.posts[1:]
+                if p["channel"] == "C1" and "Handed over" not in p["text"]
+            )
             resolved = buttons["resolved"]
-            await fake.send_interactive({**click, "actions": [{"action_id": "resolved", "value": resolved["value"],
-                                                               "type": "button"}]})
+            await fake.send_interactive(
+                {**click, "actions": [{"action_id": "resolved", "value": resolved["value"], "type": "button"}]}
+            )
             await fake.wait_for(lambda: any("resolved" in e["text"] for e in fake.ephemerals), 10)
             assert fake.reactions[("C1", bot_ts)] == ["sos", "white_check_mark"]  # the thread is marked
             table = stats(await rt.state.records())

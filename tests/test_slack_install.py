@@ -24,9 +24,16 @@ ERROR = '{"error": {"id": "session_inactive", "code": 401}}'
 
 @contextlib.asynccontextmanager
 async def oauth_bot(fake: FakeSlack, kb, tmp_path, state_url: str):
-    settings = load_settings({"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "client-secret",
-                              "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url, "STATE_URL": state_url,
-                              "KRATOS_BOT_FEEDBACK_FILE": str(tmp_path / "f.jsonl")})
+    settings = load_settings(
+        {
+            "SLACK_CLIENT_ID": "111.222",
+            "SLACK_CLIENT_SECRET": "client-secret",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "STATE_URL": state_url,
+            "KRATOS_BOT_FEEDBACK_FILE": str(tmp_path / "f.jsonl"),
+        }
+    )
     app, rt = create(settings, Triage(kb))
     runner, base = await loopback(http_app(app, rt))
     try:
@@ -47,7 +54,9 @@ async def install(http: aiohttp.ClientSession, base: str, code: str) -> str:
 
 
 def _posted_tokens(fake: FakeSlack) -> dict[str, str]:
-    return {c.params["channel"]: c.headers["authorization"][len("Bearer "):] for c in fake.calls_to("chat.postMessage")}
+    return {
+        c.params["channel"]: c.headers["authorization"][len("Bearer ") :] for c in fake.calls_to("chat.postMessage")
+    }
 
 
 def test_oauth_mode_needs_both_client_values_and_http_mode():
@@ -70,20 +79,26 @@ def test_install_into_two_workspaces_and_rotate_their_tokens(kb, tmp_path, backe
 
 def _install_and_rotate(kb, tmp_path, state_url: str) -> None:
     async def scenario():
-        async with FakeSlack() as fake, oauth_bot(fake, kb, tmp_path, state_url) as (base, rt), \
-                aiohttp.ClientSession() as http:
+        async with (
+            FakeSlack() as fake,
+            oauth_bot(fake, kb, tmp_path, state_url) as (base, rt),
+            aiohttp.ClientSession() as http,
+        ):
             fake.token_lifetime = 3600  # within Bolt's 120-minute window: every token is refreshed on first use
             fake.install_codes = {"code-a": ("TA", "Team A", "UBOTA"), "code-b": ("TB", "Team B", "UBOTB")}
             for code in ("code-a", "code-b"):
                 outcome = await install(http, base, code)
                 assert outcome.startswith("200"), outcome
-            installed = {t: (await rt.installs.async_find_bot(enterprise_id=None, team_id=t)).bot_token
-                         for t in ("TA", "TB")}
+            installed = {
+                t: (await rt.installs.async_find_bot(enterprise_id=None, team_id=t)).bot_token for t in ("TA", "TB")
+            }
             assert installed["TA"].startswith("xoxb-TA-") and installed["TB"].startswith("xoxb-TB-")
             # A replayed redirect (the state was used once) installs nothing.
             exchanges = len(fake.calls_to("oauth.v2.access"))
-            async with http.get(f"{base}/slack/oauth_redirect?code=code-x&state=0123456789abcdef0123456789abcdef",
-                                headers={"Cookie": "slack-app-oauth-state=0123456789abcdef0123456789abcdef"}) as resp:
+            async with http.get(
+                f"{base}/slack/oauth_redirect?code=code-x&state=0123456789abcdef0123456789abcdef",
+                headers={"Cookie": "slack-app-oauth-state=0123456789abcdef0123456789abcdef"},
+            ) as resp:
                 assert resp.status >= 400  # a state the bot never issued: refused before any code exchange
             assert len(fake.calls_to("oauth.v2.access")) == exchanges
 

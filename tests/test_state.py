@@ -32,11 +32,13 @@ def _turn(triage: Triage, text: str) -> Turn:
 
 def test_round_trip_keeps_artifacts(kb):
     triage = Triage(kb)
-    text = ("curl -X POST '{{host}}/self-service/settings?flow=2a2a701a-7a45-4df1-a710-816cc4f9efc' "
-            "-H 'Cookie: ory_kratos_session=MTc0OTAyODM3N3xncTJXMGdUQjIy; Path=/' "
-            "--data '{\"method\": \"password\", \"password\": \"hunter2hunter2\"}'\n"
-            '{"error": {"id": "session_inactive", "code": 401, "details": {"a": "b"}}}\n'
-            '"messages": [{"id": 4000006, "text": "x", "context": {"value": "v"}}]')
+    text = (
+        "curl -X POST '{{host}}/self-service/settings?flow=2a2a701a-7a45-4df1-a710-816cc4f9efc' "
+        "-H 'Cookie: ory_kratos_session=MTc0OTAyODM3N3xncTJXMGdUQjIy; Path=/' "
+        '--data \'{"method": "password", "password": "hunter2hunter2"}\'\n'
+        '{"error": {"id": "session_inactive", "code": 401, "details": {"a": "b"}}}\n'
+        '"messages": [{"id": 4000006, "text": "x", "context": {"value": "v"}}]'
+    )
     turn = _turn(triage, text)
     again = turn_from_json(turn_to_json(turn))
     assert again == turn

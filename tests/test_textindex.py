@@ -18,13 +18,19 @@ def texts(kb):
         # a log line of the Kratos container, text without its id
         ("level=info msg=no resumable session found audience=application", "reason", "no resumable session found"),
         # a UI message transcribed from a screenshot, another case and a line break
-        ("the page says: AN ACCOUNT WITH THE SAME IDENTIFIER (email, phone,\nusername, ...) exists already.",
-         "ui_message", 4000007),
+        (
+            "the page says: AN ACCOUNT WITH THE SAME IDENTIFIER (email, phone,\nusername, ...) exists already.",
+            "ui_message",
+            4000007,
+        ),
         # a placeholder filled in, inside pasted HTML with escaped quotes
-        ('<span>Property phone is missing.</span>', "ui_message", 4000002),
+        ("<span>Property phone is missing.</span>", "ui_message", 4000002),
         # JSON-escaped inside a log field
-        ('"msg":"Requested return_to URL \\"https://evil.example/x\\" is not allowed."', "reason",
-         "Requested return_to URL %q is not allowed."),
+        (
+            '"msg":"Requested return_to URL \\"https://evil.example/x\\" is not allowed."',
+            "reason",
+            "Requested return_to URL %q is not allowed.",
+        ),
     ],
 )
 def test_text_found_without_id(texts, message, kind, key):
@@ -40,7 +46,7 @@ def test_short_generic_words_are_not_texts(texts):
 
 
 def test_fold():
-    assert fold("A\n\n  B&quot;C\\\"") == 'a b"c"'
+    assert fold('A\n\n  B&quot;C\\"') == 'a b"c"'
 
 
 def test_quoted_sentence_leads_the_answer(triage):
@@ -76,7 +82,7 @@ def test_library_text_needs_an_entry_and_a_source(tmp_path):
 def test_placeholder_text_in_prose_does_not_lead(triage):
     # "Sign in with %s" (1010002) is a provider button; a sentence that starts the same way is not that message.
     reply = triage.answer(
-        "passwordless webauthn still asks for the identifier. I want a single \"Sign in with security key\" "
+        'passwordless webauthn still asks for the identifier. I want a single "Sign in with security key" '
         "button that uses discoverable credentials, without typing an id first"
     )
     assert all(m.entry_id != "ui.1010002" for m in reply.matches[:1])

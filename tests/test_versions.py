@@ -116,10 +116,18 @@ def test_versions_json_shape():
 # The same facts, proven live: the commit that first added the literal (`git log -S`), and the oldest
 # release tag that contains it (`git tag --contains`). 4000035 is an iota value, so -S cannot find it.
 LIVE_CHECKS = [
-    ("config_key", "selfservice.methods.code.passwordless_enabled", "passwordless_enabled",
-     "embedx/config.schema.json"),
-    ("config_key", "feature_flags.use_continue_with_transitions", "use_continue_with_transitions",
-     "embedx/config.schema.json"),
+    (
+        "config_key",
+        "selfservice.methods.code.passwordless_enabled",
+        "passwordless_enabled",
+        "embedx/config.schema.json",
+    ),
+    (
+        "config_key",
+        "feature_flags.use_continue_with_transitions",
+        "use_continue_with_transitions",
+        "embedx/config.schema.json",
+    ),
     ("error_id", "session_aal1_required", "session_aal1_required", "text/message_error.go"),
 ]
 

@@ -82,8 +82,14 @@ def ask_row() -> str:
 
 async def serve_row() -> None:
     async with FakeSlack() as fake:
-        settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
-                                  "SLACK_API_URL": fake.api_url, "KRATOS_BOT_FEEDBACK_FILE": os.devnull})
+        settings = load_settings(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-bench",
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": fake.api_url,
+                "KRATOS_BOT_FEEDBACK_FILE": os.devnull,
+            }
+        )
         app, rt = create(settings, Triage(load_knowledge()))
         runner = web.AppRunner(http_app(app, rt), access_log=None)
         await runner.setup()
@@ -94,10 +100,20 @@ async def serve_row() -> None:
             async with aiohttp.ClientSession() as http:
 
                 async def send(event_id: str, text: str, ts: str) -> None:
-                    payload = {"type": "event_callback", "event_id": event_id, "team_id": "T1", "api_app_id": "A1",
-                               "event_time": int(time.time()),
-                               "event": {"type": "app_mention", "user": "U1", "channel": "C1",
-                                         "text": f"<@UBOT> {text}", "ts": ts}}
+                    payload = {
+                        "type": "event_callback",
+                        "event_id": event_id,
+                        "team_id": "T1",
+                        "api_app_id": "A1",
+                        "event_time": int(time.time()),
+                        "event": {
+                            "type": "app_mention",
+                            "user": "U1",
+                            "channel": "C1",
+                            "text": f"<@UBOT> {text}",
+                            "ts": ts,
+                        },
+                    }
                     body = json.dumps(payload).encode()
                     headers = {**FakeSlack.sign(body, SECRET), "Content-Type": "application/json"}
                     async with http.post(url, data=body, headers=headers) as resp:
@@ -109,14 +125,23 @@ async def serve_row() -> None:
                     await send(f"EvOk{i}", ERROR, f"1700000001.{i:06d}")
 
                 def answered() -> int:
-                    return len({p.get("thread_ts") for p in fake.posts
-                                if str(p.get("thread_ts", "")).startswith("1700000001.")})
+                    return len(
+                        {
+                            p.get("thread_ts")
+                            for p in fake.posts
+                            if str(p.get("thread_ts", "")).startswith("1700000001.")
+                        }
+                    )
 
                 deadline = time.monotonic() + 30
                 while answered() < 12 and time.monotonic() < deadline:
                     await asyncio.sleep(0.2)
-                row("1", "serve: 8 bombs, then 12 events", "0 of 12 later events answered",
-                    f"{answered()} of 12 later events answered within 30 s")
+                row(
+                    "1",
+                    "serve: 8 bombs, then 12 events",
+                    "0 of 12 later events answered",
+                    f"{answered()} of 12 later events answered within 30 s",
+                )
         finally:
             await runner.cleanup()
             await rt.state.close()

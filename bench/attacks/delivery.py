@@ -39,12 +39,18 @@ ERROR = '{"error": {"id": "session_inactive", "code": 401}}'
 
 
 def mention(event_id: str, ts: str, text: str = ERROR) -> dict:
-    return {"type": "event_callback", "event_id": event_id, "team_id": "T0001", "api_app_id": "A1",
-            "event": {"type": "app_mention", "user": "U1", "channel": "C1", "ts": ts, "text": f"<@UBOT> {text}"}}
+    return {
+        "type": "event_callback",
+        "event_id": event_id,
+        "team_id": "T0001",
+        "api_app_id": "A1",
+        "event": {"type": "app_mention", "user": "U1", "channel": "C1", "ts": ts, "text": f"<@UBOT> {text}"},
+    }
 
 
-async def post(http: aiohttp.ClientSession, url: str, body: bytes, content_type: str = "application/json",
-               **headers: str) -> tuple[int, float]:
+async def post(
+    http: aiohttp.ClientSession, url: str, body: bytes, content_type: str = "application/json", **headers: str
+) -> tuple[int, float]:
     signed = {**sign(body, SECRET), "Content-Type": content_type, **headers}
     started = time.perf_counter()
     async with http.post(url, data=body, headers=signed) as resp:
@@ -60,9 +66,16 @@ async def bot(fake: FakeSlack, state_url: str, workdir: Path, **env: str):
     from bot.slack.serve import create, http_app
     from bot.slack.settings import load_settings
 
-    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
-                              "SLACK_API_URL": fake.api_url, "STATE_URL": state_url,
-                              "KRATOS_BOT_FEEDBACK_FILE": str(workdir / "feedback.jsonl"), **env})
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "STATE_URL": state_url,
+            "KRATOS_BOT_FEEDBACK_FILE": str(workdir / "feedback.jsonl"),
+            **env,
+        }
+    )
     app, rt = create(settings)
     runner = web.AppRunner(http_app(app, rt), access_log=None)
     await runner.setup()
@@ -102,14 +115,21 @@ async def serve_child(state_url: str) -> None:
             await wait(lambda: len({p.get("thread_ts") for p in fake.posts}) >= expected, 60)
             await asyncio.sleep(1)
             threads = Counter(p.get("thread_ts") for p in fake.posts)
-            print(json.dumps({"threads": sorted(threads), "duplicates": sum(n - 1 for n in threads.values())}),
-                  flush=True)
+            print(
+                json.dumps({"threads": sorted(threads), "duplicates": sum(n - 1 for n in threads.values())}), flush=True
+            )
 
 
 @contextlib.contextmanager
 def child(state_url: str):
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", state_url], cwd=ROOT, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve", state_url],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         ready = proc.stdout.readline().split()
         if not ready or ready[0] != "READY":
@@ -139,8 +159,11 @@ FAULTS = {
 
 
 async def one_fault(name: str, fault: dict, workdir: Path) -> str:
-    async with FakeSlack() as fake, bot(fake, "memory://", workdir, KRATOS_BOT_SLACK_TIMEOUT="1") as (
-        events, base, _), aiohttp.ClientSession() as http:
+    async with (
+        FakeSlack() as fake,
+        bot(fake, "memory://", workdir, KRATOS_BOT_SLACK_TIMEOUT="1") as (events, base, _),
+        aiohttp.ClientSession() as http,
+    ):
         fake.fail_next("chat.postMessage", **fault)
         status, _ = await post(http, events, json.dumps(mention("Ev1", "1700000000.000100")).encode())
         permanent = "error" in fault
@@ -155,8 +178,10 @@ async def one_fault(name: str, fault: dict, workdir: Path) -> str:
             while time.monotonic() < deadline and not (counted := await given_up()):
                 await asyncio.sleep(0.2)
             await asyncio.sleep(3)
-            return (f"ack {status}; {len(fake.posts)} posted, {len(fake.calls_to('chat.postMessage'))} call(s), "
-                    f"given up {'and counted' if counted else 'NOT counted'}")
+            return (
+                f"ack {status}; {len(fake.posts)} posted, {len(fake.calls_to('chat.postMessage'))} call(s), "
+                f"given up {'and counted' if counted else 'NOT counted'}"
+            )
         await wait(lambda: fake.posts, 30)
         await asyncio.sleep(2)
         return f"ack {status}; posted {len(fake.posts)} time(s) after {len(fake.calls_to('chat.postMessage'))} calls"
@@ -180,8 +205,9 @@ async def burst(url: str, count: int) -> tuple[int, int, Counter]:
         pending = payloads
         for attempt in range(4):
             headers = {"X-Slack-Retry-Num": str(attempt)} if attempt else {}
-            results = await asyncio.gather(*[post(http, url, json.dumps(p).encode(), **headers) for p in pending],
-                                           return_exceptions=True)
+            results = await asyncio.gather(
+                *[post(http, url, json.dumps(p).encode(), **headers) for p in pending], return_exceptions=True
+            )
             again = []
             for p, result in zip(pending, results, strict=True):
                 status = result[0] if isinstance(result, tuple) else "error"
@@ -234,12 +260,24 @@ def read_only_start() -> str:
     conn.close()
     db.chmod(0o444)
     prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"] if os.geteuid() == 0 else []
-    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
-           "STATE_URL": f"sqlite:///{db}", "PORT": str(free_port()), "SLACK_API_URL": "http://127.0.0.1:9/api/",
-           "KRATOS_BOT_FEEDBACK_FILE": os.devnull, "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "STATE_URL": f"sqlite:///{db}",
+        "PORT": str(free_port()),
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+        "KRATOS_BOT_FEEDBACK_FILE": os.devnull,
+        "PYTHONPATH": str(ROOT),
+    }
     try:
-        proc = subprocess.Popen([*prefix, sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=base,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [*prefix, sys.executable, "-m", "bot.cli", "serve"],
+            env=env,
+            cwd=base,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         try:
             _, err = proc.communicate(timeout=15)
         except subprocess.TimeoutExpired:
@@ -257,8 +295,11 @@ def read_only_start() -> str:
 
 async def readyz_unwritable(workdir: Path) -> str:
     path = workdir / "ready.db"
-    async with FakeSlack() as fake, bot(fake, f"sqlite://{path}", workdir) as (_, base, _), \
-            aiohttp.ClientSession() as http:
+    async with (
+        FakeSlack() as fake,
+        bot(fake, f"sqlite://{path}", workdir) as (_, base, _),
+        aiohttp.ClientSession() as http,
+    ):
         async with http.get(f"{base}/readyz") as resp:
             before = resp.status
         other = sqlite3.connect(path, isolation_level=None)
@@ -276,16 +317,37 @@ async def readyz_unwritable(workdir: Path) -> str:
 
 
 async def replays(workdir: Path) -> tuple[int, int]:
-    async with FakeSlack() as fake, bot(fake, "memory://", workdir) as (events, _, _), \
-            aiohttp.ClientSession() as http:
-        command = urllib.parse.urlencode({
-            "token": "x", "team_id": "T0001", "channel_id": "C1", "user_id": "U3", "command": "/kratos",
-            "text": "what is the purpose of passwordless_enabled?", "api_app_id": "A1",
-            "response_url": fake.new_response_url(), "trigger_id": "1111.2222.abc"}).encode()
-        shortcut = urllib.parse.urlencode({"payload": json.dumps({
-            "type": "message_action", "callback_id": "triage_message", "trigger_id": "3333.4444.def",
-            "team": {"id": "T0001"}, "api_app_id": "A1", "user": {"id": "U4"}, "channel": {"id": "C2"},
-            "response_url": fake.new_response_url(), "message": {"ts": "1700000005.000100", "text": ERROR}})}).encode()
+    async with FakeSlack() as fake, bot(fake, "memory://", workdir) as (events, _, _), aiohttp.ClientSession() as http:
+        command = urllib.parse.urlencode(
+            {
+                "token": "x",
+                "team_id": "T0001",
+                "channel_id": "C1",
+                "user_id": "U3",
+                "command": "/kratos",
+                "text": "what is the purpose of passwordless_enabled?",
+                "api_app_id": "A1",
+                "response_url": fake.new_response_url(),
+                "trigger_id": "1111.2222.abc",
+            }
+        ).encode()
+        shortcut = urllib.parse.urlencode(
+            {
+                "payload": json.dumps(
+                    {
+                        "type": "message_action",
+                        "callback_id": "triage_message",
+                        "trigger_id": "3333.4444.def",
+                        "team": {"id": "T0001"},
+                        "api_app_id": "A1",
+                        "user": {"id": "U4"},
+                        "channel": {"id": "C2"},
+                        "response_url": fake.new_response_url(),
+                        "message": {"ts": "1700000005.000100", "text": ERROR},
+                    }
+                )
+            }
+        ).encode()
         form = "application/x-www-form-urlencoded"
         for _ in range(2):  # the request, then its replay with the same signature headers
             await post(http, events, command, form)
@@ -310,10 +372,15 @@ async def main() -> None:
             acked, unacked, statuses = await burst(events, count)
             seen = finish(acked)
             answered = len(seen["threads"])
-            rows.append(("7", f"Redis burst, {count} events at once, default pool",
-                         "77 of 4000 acked and never answered",
-                         f"{acked - answered} of {acked} acked and never answered; {unacked} never acked; "
-                         f"{seen['duplicates']} duplicate replies; statuses {dict(statuses)}"))
+            rows.append(
+                (
+                    "7",
+                    f"Redis burst, {count} events at once, default pool",
+                    "77 of 4000 acked and never answered",
+                    f"{acked - answered} of {acked} acked and never answered; {unacked} never acked; "
+                    f"{seen['duplicates']} duplicate replies; statuses {dict(statuses)}",
+                )
+            )
 
         # The same load against the memory store tells what of the ack latency is the store's and what is
         # the process's own (one event loop, triage threads sharing the GIL, the fake Slack in that process).
@@ -325,12 +392,24 @@ async def main() -> None:
                 lat = await steady(events, 200, seconds)
                 finish(0)
             late = sum(1 for x in lat if x > 3.0)
-            rows.append(("8", f"{what}, 200 events/s for {seconds} s: ack p50 / p99 / past 3 s", before,
-                         f"p50 {pct(lat, 50) * 1000:.1f} ms, p99 {pct(lat, 99) * 1000:.1f} ms, "
-                         f"{late} of {len(lat)} past 3 s"))
+            rows.append(
+                (
+                    "8",
+                    f"{what}, 200 events/s for {seconds} s: ack p50 / p99 / past 3 s",
+                    before,
+                    f"p50 {pct(lat, 50) * 1000:.1f} ms, p99 {pct(lat, 99) * 1000:.1f} ms, "
+                    f"{late} of {len(lat)} past 3 s",
+                )
+            )
         rows.append(("8", "read-only SQLite file at start-up", "SIGBUS, no log line", read_only_start()))
-        rows.append(("8", "/readyz when the store cannot be written", "200 (never checks a write)",
-                     await readyz_unwritable(work)))
+        rows.append(
+            (
+                "8",
+                "/readyz when the store cannot be written",
+                "200 (never checks a write)",
+                await readyz_unwritable(work),
+            )
+        )
         responses, posts = await replays(work / "replay")
         rows.append(("9", "signed slash command, then its replay", "answered twice", f"answered {responses}x"))
         rows.append(("9", "signed shortcut, then its replay", "answered twice", f"answered {posts}x"))

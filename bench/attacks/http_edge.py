@@ -45,9 +45,16 @@ async def serve_child(port: int, api_url: str) -> None:
     from bot.slack.settings import load_settings
 
     configure("INFO")
-    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
-                              "SLACK_API_URL": api_url, "KRATOS_BOT_ADMIN_TOKEN": ADMIN, "PORT": str(port),
-                              "KRATOS_BOT_FEEDBACK_FILE": os.devnull})
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": api_url,
+            "KRATOS_BOT_ADMIN_TOKEN": ADMIN,
+            "PORT": str(port),
+            "KRATOS_BOT_FEEDBACK_FILE": os.devnull,
+        }
+    )
     app, rt = create(settings)
     runners = await start_sites(app, rt, settings, "127.0.0.1")
     print("READY", flush=True)
@@ -71,7 +78,11 @@ class Bot:
 
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--serve", str(self.port), api_url],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, preexec_fn=limit, cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            preexec_fn=limit,
+            cwd=ROOT,
         )
         line = self.proc.stdout.readline()
         if not line.startswith(b"READY"):
@@ -101,8 +112,13 @@ class Bot:
 
 
 def head(extra: dict[str, str], length: int = NEAR_LIMIT) -> bytes:
-    lines = ["POST /slack/events HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
-             f"Content-Length: {length}", *(f"{k}: {v}" for k, v in extra.items())]
+    lines = [
+        "POST /slack/events HTTP/1.1",
+        "Host: 127.0.0.1",
+        "Content-Type: application/json",
+        f"Content-Length: {length}",
+        *(f"{k}: {v}" for k, v in extra.items()),
+    ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
@@ -134,19 +150,31 @@ async def peak_rss(bot: Bot, connections: int, headers: dict[str, str], seconds:
 
 
 def event_body(event_id: str, text: str) -> dict:
-    return {"type": "event_callback", "event_id": event_id, "team_id": "T0001", "api_app_id": "A1",
-            "event_time": int(time.time()),
-            "event": {"type": "app_mention", "user": "U1", "channel": "C1", "text": f"<@UBOT> {text}",
-                      "ts": f"{time.time():.6f}"}}
+    return {
+        "type": "event_callback",
+        "event_id": event_id,
+        "team_id": "T0001",
+        "api_app_id": "A1",
+        "event_time": int(time.time()),
+        "event": {
+            "type": "app_mention",
+            "user": "U1",
+            "channel": "C1",
+            "text": f"<@UBOT> {text}",
+            "ts": f"{time.time():.6f}",
+        },
+    }
 
 
-async def deliver(http: aiohttp.ClientSession, url: str, payload: dict, secret: str = SECRET,
-                  timeout: float = 30, **extra: str) -> int:
+async def deliver(
+    http: aiohttp.ClientSession, url: str, payload: dict, secret: str = SECRET, timeout: float = 30, **extra: str
+) -> int:
     body = json.dumps(payload).encode()
     headers = {**sign(body, secret), "Content-Type": "application/json", **extra}
     try:
-        async with http.post(f"{url}/slack/events", data=body, headers=headers,
-                             timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+        async with http.post(
+            f"{url}/slack/events", data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as resp:
             return resp.status
     except (TimeoutError, aiohttp.ClientError):
         return 0
@@ -161,8 +189,14 @@ async def row5(fake: FakeSlack, tmp: Path, rows: list) -> None:
         idle = bot.rss_mb()
         for n in (100, 300):
             rss = await peak_rss(bot, n, {})
-            rows.append(("5", f"RSS, {n} slow unsigned ~2 MiB bodies (8 s, reconnecting)",
-                         "304 MB" if n == 100 else "764 MB", f"{rss:.0f} MB (idle {idle:.0f} MB)"))
+            rows.append(
+                (
+                    "5",
+                    f"RSS, {n} slow unsigned ~2 MiB bodies (8 s, reconnecting)",
+                    "304 MB" if n == 100 else "764 MB",
+                    f"{rss:.0f} MB (idle {idle:.0f} MB)",
+                )
+            )
         forged = {"X-Slack-Signature": "v0=" + "ab" * 32, "X-Slack-Request-Timestamp": "<now>"}
         rss = await peak_rss(bot, 300, forged)
         rows.append(("5", "RSS, 300 slow ~2 MiB bodies with forged well-shaped signatures", "-", f"{rss:.0f} MB"))
@@ -195,8 +229,14 @@ async def row5(fake: FakeSlack, tmp: Path, rows: list) -> None:
             await asyncio.sleep(0.2)
         answered = len(fake.posts) - before
         acked = sum(s == 200 for s in statuses)
-        rows.append(("5", f"{len(held)} idle connections held (fd limit 256), then 15 events",
-                     "15 acked, 0 answered", f"{acked} acked (slowest {slowest:.1f} s), {answered} answered"))
+        rows.append(
+            (
+                "5",
+                f"{len(held)} idle connections held (fd limit 256), then 15 events",
+                "15 acked, 0 answered",
+                f"{acked} acked (slowest {slowest:.1f} s), {answered} answered",
+            )
+        )
         for _, writer in held:
             writer.close()
     finally:
@@ -213,8 +253,14 @@ async def row6_and_9(fake: FakeSlack, tmp: Path, rows: list) -> None:
             for _ in range(100):
                 async with http.get(f"{bot.url}/readyz") as resp:
                     await resp.read()
-            rows.append(("9", "auth.test calls for 100 GETs of /readyz (Slack failing)", "100",
-                         str(len(fake.calls_to("auth.test")) - calls)))
+            rows.append(
+                (
+                    "9",
+                    "auth.test calls for 100 GETs of /readyz (Slack failing)",
+                    "100",
+                    str(len(fake.calls_to("auth.test")) - calls),
+                )
+            )
             fake._faults.pop("auth.test", None)
 
             # Log flood: bad signatures with large bodies for 15 s.
@@ -232,8 +278,14 @@ async def row6_and_9(fake: FakeSlack, tmp: Path, rows: list) -> None:
                     sent += 1
 
             await asyncio.gather(*(flood() for _ in range(8)))
-            rows.append(("6", f"log bytes, 15 s of bad-signature ~400 KB requests ({sent} sent)", "868 MB",
-                         f"{bot.log_bytes() - start_bytes} B"))
+            rows.append(
+                (
+                    "6",
+                    f"log bytes, 15 s of bad-signature ~400 KB requests ({sent} sent)",
+                    "868 MB",
+                    f"{bot.log_bytes() - start_bytes} B",
+                )
+            )
 
             # A real event signed with a rotated secret, and the same event signed right.
             payload = event_body("EvRotated", f"curl -H 'cookie: {COOKIE}' --data 'password={PASSWORD}'")
@@ -246,16 +298,25 @@ async def row6_and_9(fake: FakeSlack, tmp: Path, rows: list) -> None:
 
             # Junk before the signature check.
             statuses = set()
-            for body, ctype in ((b"[]", "application/json"), (b"null", "application/json"),
-                                (b"[" * 100_000 + b"]" * 100_000, "application/json"),
-                                (b"{}", "application/json; charset=x-nope")):
+            for body, ctype in (
+                (b"[]", "application/json"),
+                (b"null", "application/json"),
+                (b"[" * 100_000 + b"]" * 100_000, "application/json"),
+                (b"{}", "application/json; charset=x-nope"),
+            ):
                 async with http.post(f"{bot.url}/slack/events", data=body, headers={"Content-Type": ctype}) as resp:
                     statuses.add(resp.status)
                 signed = {**sign(body, SECRET), "Content-Type": ctype}
                 async with http.post(f"{bot.url}/slack/events", data=body, headers=signed) as resp:
                     statuses.add(resp.status)
-            rows.append(("9", "unsigned/signed [] null deep-JSON bad-charset: statuses", "500",
-                         ",".join(map(str, sorted(statuses)))))
+            rows.append(
+                (
+                    "9",
+                    "unsigned/signed [] null deep-JSON bad-charset: statuses",
+                    "500",
+                    ",".join(map(str, sorted(statuses))),
+                )
+            )
             abc = {**sign(b"{}", SECRET), "X-Slack-Request-Timestamp": "abc"}
             async with http.post(f"{bot.url}/slack/events", data=b"{}", headers=abc) as resp:
                 rows.append(("9", "X-Slack-Request-Timestamp: abc", "500", str(resp.status)))
@@ -264,14 +325,24 @@ async def row6_and_9(fake: FakeSlack, tmp: Path, rows: list) -> None:
             results = []
             for value in (ADMIN, "Bearer äöü"):
                 reader, writer = await asyncio.open_connection("127.0.0.1", bot.port)
-                writer.write(b"POST /admin/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nAuthorization: "
-                             + value.encode() + b"\r\n\r\n")
+                writer.write(
+                    b"POST /admin/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nAuthorization: "
+                    + value.encode()
+                    + b"\r\n\r\n"
+                )
                 results.append(int((await reader.readline()).split()[1]))
                 writer.close()
-            rows.append(("9", "/admin/reload: token without Bearer / non-ASCII token", "200 / 500",
-                         " / ".join(map(str, results))))
-            reload = asyncio.create_task(http.post(f"{bot.url}/admin/reload",
-                                                   headers={"Authorization": f"Bearer {ADMIN}"}))
+            rows.append(
+                (
+                    "9",
+                    "/admin/reload: token without Bearer / non-ASCII token",
+                    "200 / 500",
+                    " / ".join(map(str, results)),
+                )
+            )
+            reload = asyncio.create_task(
+                http.post(f"{bot.url}/admin/reload", headers={"Authorization": f"Bearer {ADMIN}"})
+            )
             worst = 0.0
             for i in range(20):
                 started = time.perf_counter()
@@ -291,14 +362,24 @@ async def row6_and_9(fake: FakeSlack, tmp: Path, rows: list) -> None:
                 nonlocal sent
                 while sent < 20_000 and time.monotonic() < until:
                     sent += 1
-                    await deliver(http, bot.url, first, **{"X-Slack-Retry-Num": "1",
-                                                          "X-Slack-Retry-Reason": f"r{random.random()}"})
+                    await deliver(
+                        http,
+                        bot.url,
+                        first,
+                        **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": f"r{random.random()}"},
+                    )
 
             await asyncio.gather(*(replay() for _ in range(32)))
             async with http.get(f"{bot.url}/metrics") as resp:
                 size = len(await resp.read())
-            rows.append(("9", f"/metrics size after {sent} replays with made-up retry reasons", "10.6 MB",
-                         f"{size / 1024:.0f} KB"))
+            rows.append(
+                (
+                    "9",
+                    f"/metrics size after {sent} replays with made-up retry reasons",
+                    "10.6 MB",
+                    f"{size / 1024:.0f} KB",
+                )
+            )
     finally:
         bot.stop()
 

@@ -62,25 +62,86 @@ CLASSES: dict[str, tuple[dict, list[str]]] = {
     "secrets.pagination": ({"secrets": {"pagination": ["Pg8hJk3MnB5vCx1Z"]}}, ["Pg8hJk3MnB5vCx1Z"]),
     "secrets.cookie as a string": ({"secrets": {"cookie": "Cookie7hX2mQ9wL"}}, ["Cookie7hX2mQ9wL"]),
     "oidc client_secret": (
-        {"selfservice": {"methods": {"oidc": {"enabled": True, "config": {"providers": [
-            {"id": "google", "provider": "google", "client_id": "cid", "client_secret": "GhS3cr9xVt",
-             "mapper_url": "file:///m.jsonnet"}]}}}}},
+        {
+            "selfservice": {
+                "methods": {
+                    "oidc": {
+                        "enabled": True,
+                        "config": {
+                            "providers": [
+                                {
+                                    "id": "google",
+                                    "provider": "google",
+                                    "client_id": "cid",
+                                    "client_secret": "GhS3cr9xVt",
+                                    "mapper_url": "file:///m.jsonnet",
+                                }
+                            ]
+                        },
+                    }
+                }
+            }
+        },
         ["GhS3cr9xVt"],
     ),
     "oidc apple_private_key": (
-        {"selfservice": {"methods": {"oidc": {"enabled": True, "config": {"providers": [
-            {"id": "apple", "provider": "apple", "client_id": "com.example", "apple_private_key": PEM,
-             "apple_private_key_id": "KEYID1", "apple_team_id": "TEAM1", "mapper_url": "file:///m.jsonnet"}]}}}}},
+        {
+            "selfservice": {
+                "methods": {
+                    "oidc": {
+                        "enabled": True,
+                        "config": {
+                            "providers": [
+                                {
+                                    "id": "apple",
+                                    "provider": "apple",
+                                    "client_id": "com.example",
+                                    "apple_private_key": PEM,
+                                    "apple_private_key_id": "KEYID1",
+                                    "apple_team_id": "TEAM1",
+                                    "mapper_url": "file:///m.jsonnet",
+                                }
+                            ]
+                        },
+                    }
+                }
+            }
+        },
         ["MIGTAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBHkwdwIBAQQg"],
     ),
     "webhook auth.config.value": (
-        {"selfservice": {"flows": {"registration": {"after": {"password": {"hooks": _hook(
-            {"type": "api_key", "config": {"name": "X-Api-Key", "value": "Wh7kQ2zRp", "in": "header"}})}}}}}},
+        {
+            "selfservice": {
+                "flows": {
+                    "registration": {
+                        "after": {
+                            "password": {
+                                "hooks": _hook(
+                                    {
+                                        "type": "api_key",
+                                        "config": {"name": "X-Api-Key", "value": "Wh7kQ2zRp", "in": "header"},
+                                    }
+                                )
+                            }
+                        }
+                    }
+                }
+            }
+        },
         ["Wh7kQ2zRp"],
     ),
     "webhook basic_auth password": (
-        {"selfservice": {"flows": {"settings": {"after": {"hooks": _hook(
-            {"type": "basic_auth", "config": {"user": "hook", "password": "Hk8pw2Q"}})}}}}},
+        {
+            "selfservice": {
+                "flows": {
+                    "settings": {
+                        "after": {
+                            "hooks": _hook({"type": "basic_auth", "config": {"user": "hook", "password": "Hk8pw2Q"}})
+                        }
+                    }
+                }
+            }
+        },
         ["Hk8pw2Q"],
     ),
     "courier.smtp.headers": (
@@ -88,8 +149,15 @@ CLASSES: dict[str, tuple[dict, list[str]]] = {
         ["SesHdr7x9Q"],
     ),
     "tokenizer jwks_url base64://": (
-        {"session": {"whoami": {"tokenizer": {"templates": {"jwt": {
-            "jwks_url": "base64://eyJrZXlzIjpbeyJrIjoiU2VjcmV0S2V5VmFsdWUifV19"}}}}}},
+        {
+            "session": {
+                "whoami": {
+                    "tokenizer": {
+                        "templates": {"jwt": {"jwks_url": "base64://eyJrZXlzIjpbeyJrIjoiU2VjcmV0S2V5VmFsdWUifV19"}}
+                    }
+                }
+            }
+        },
         ["eyJrZXlzIjpbeyJrIjoiU2VjcmV0S2V5VmFsdWUifV19"],
     ),
     "dsn password with /": ({"dsn": "postgres://kratos:Pg/9x8w@db:5432/kratos"}, ["Pg/9x8w"]),
@@ -104,11 +172,15 @@ CLASSES: dict[str, tuple[dict, list[str]]] = {
     ),
 }
 ENV_CLASSES = {
-    "SECRETS_* env lines": ("SECRETS_COOKIE=Kq9vLm2XcT7pWz4R\nSECRETS_CIPHER=Zp3xVb8NmQ1sTy6HaBcDeF0123456789\n",
-                            ["Kq9vLm2XcT7pWz4R", "Zp3xVb8NmQ1sTy6HaBcDeF0123456789"]),
+    "SECRETS_* env lines": (
+        "SECRETS_COOKIE=Kq9vLm2XcT7pWz4R\nSECRETS_CIPHER=Zp3xVb8NmQ1sTy6HaBcDeF0123456789\n",
+        ["Kq9vLm2XcT7pWz4R", "Zp3xVb8NmQ1sTy6HaBcDeF0123456789"],
+    ),
     "DSN env with / in the password": ("DSN=postgres://kratos:Pg/9x8w@db:5432/kratos\n", ["Pg/9x8w"]),
     "SMTP URI env with {} in the password": (
-        "COURIER_SMTP_CONNECTION_URI=smtps://mailer:pa{ss}w/rd9@smtp.example.com:465/\n", ["pa{ss}w/rd9"]),
+        "COURIER_SMTP_CONNECTION_URI=smtps://mailer:pa{ss}w/rd9@smtp.example.com:465/\n",
+        ["pa{ss}w/rd9"],
+    ),
     "Kubernetes env list": ("env:\n  - name: SECRETS_DEFAULT\n    value: Dh7fGk2LpQ9rSx4W\n", ["Dh7fGk2LpQ9rSx4W"]),
 }
 
@@ -142,28 +214,50 @@ def request_pastes() -> list[tuple[str, str, list[str]]]:
         "form body": "method=password&identifier=a@b.c&password=Summer24",
         "JSON, no method": '{"identifier":"a@b.c","password":"Summer24"}',
     }
-    out = [(f"curl, {name}", f"why 400?\ncurl -X POST '{url}' -d '{body}'", ["Summer24"])
-           for name, body in bodies.items()]
-    out.append(("raw HTTP", f"POST /self-service/login?flow={FLOW[:-1]} HTTP/1.1\nHost: 127.0.0.1:4433\n"
-                "Content-Type: application/json\n\n" + bodies["compact JSON"] + "\nwhy 400?", ["Summer24"]))
+    out = [
+        (f"curl, {name}", f"why 400?\ncurl -X POST '{url}' -d '{body}'", ["Summer24"]) for name, body in bodies.items()
+    ]
+    out.append(
+        (
+            "raw HTTP",
+            f"POST /self-service/login?flow={FLOW[:-1]} HTTP/1.1\nHost: 127.0.0.1:4433\n"
+            "Content-Type: application/json\n\n" + bodies["compact JSON"] + "\nwhy 400?",
+            ["Summer24"],
+        )
+    )
     return out
 
 
 # Row 4: what the issue found kept in the state store.
 STORED = {
-    "short password": (f"curl -X POST 'http://127.0.0.1:4433/self-service/login?flow={FLOW}' "
-                       '-d \'{"method":"password","identifier":"a@b.c","password":"Summer24"}\'', "Summer24"),
-    "form-body password": (f"curl -X POST 'http://127.0.0.1:4433/self-service/login?flow={FLOW}' "
-                           "-d 'method=password&identifier=a@b.c&password=Fall2023x&csrf_token=abc'", "Fall2023x"),
-    "escaped-quote password": ('my body is "{\\"method\\":\\"password\\",\\"password\\":\\"Esc4pedPw\\"}" and login '
-                               "says 400", "Esc4pedPw"),
-    "Authorization: Basic": ("curl -H 'Authorization: Basic YWRtaW46QWRtMW5QdzEy' "
-                             "http://127.0.0.1:4434/admin/identities", "YWRtaW46QWRtMW5QdzEy"),
-    "PEM body": ("kratos says the key is invalid:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAv5Jm3hX8kQ\n"
-                 "-----END RSA PRIVATE KEY-----\n", "MIIEowIBAAKCAQEAv5Jm3hX8kQ"),
+    "short password": (
+        f"curl -X POST 'http://127.0.0.1:4433/self-service/login?flow={FLOW}' "
+        '-d \'{"method":"password","identifier":"a@b.c","password":"Summer24"}\'',
+        "Summer24",
+    ),
+    "form-body password": (
+        f"curl -X POST 'http://127.0.0.1:4433/self-service/login?flow={FLOW}' "
+        "-d 'method=password&identifier=a@b.c&password=Fall2023x&csrf_token=abc'",
+        "Fall2023x",
+    ),
+    "escaped-quote password": (
+        'my body is "{\\"method\\":\\"password\\",\\"password\\":\\"Esc4pedPw\\"}" and login says 400',
+        "Esc4pedPw",
+    ),
+    "Authorization: Basic": (
+        "curl -H 'Authorization: Basic YWRtaW46QWRtMW5QdzEy' http://127.0.0.1:4434/admin/identities",
+        "YWRtaW46QWRtMW5QdzEy",
+    ),
+    "PEM body": (
+        "kratos says the key is invalid:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAv5Jm3hX8kQ\n"
+        "-----END RSA PRIVATE KEY-----\n",
+        "MIIEowIBAAKCAQEAv5Jm3hX8kQ",
+    ),
     "redis://:password@": ("dsn: redis://:R3dPw9@redis:6379/0 for kratos?", "R3dPw9"),
-    "webhook key": ("my config:\n" + yaml.safe_dump(_merge({"log": {"level": "warn"}},
-                                                          CLASSES["webhook auth.config.value"][0])), "Wh7kQ2zRp"),
+    "webhook key": (
+        "my config:\n" + yaml.safe_dump(_merge({"log": {"level": "warn"}}, CLASSES["webhook auth.config.value"][0])),
+        "Wh7kQ2zRp",
+    ),
 }
 
 
@@ -171,8 +265,14 @@ def chat_outputs(pastes: list[tuple[str, str, list[str]]]) -> dict[str, str]:
     """One `kratos-bot chat --format json` process over every paste, each followed by a follow-up turn; the
     two answers of each paste (one JSON object per line)."""
     lines = "".join(json.dumps({"text": t}) + "\n" + json.dumps({"text": FOLLOW_UP}) + "\n" for _, t, _ in pastes)
-    proc = subprocess.run([sys.executable, "-m", "bot.cli", "chat", "--format", "json"], input=lines,
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat", "--format", "json"],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     answers = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     return {name: "\n".join(answers[2 * i : 2 * i + 2]) for i, (name, _, _) in enumerate(pastes)}
 
@@ -180,9 +280,15 @@ def chat_outputs(pastes: list[tuple[str, str, list[str]]]) -> dict[str, str]:
 async def slack_run(pastes: list[tuple[str, str, list[str]]], state_url: str, workdir: Path) -> dict[str, str]:
     """Every paste as a mention in its own thread, then a follow-up in that thread; what Slack received."""
     async with FakeSlack() as fake:
-        settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SIGNING,
-                                  "SLACK_API_URL": fake.api_url, "STATE_URL": state_url,
-                                  "KRATOS_BOT_FEEDBACK_FILE": str(workdir / "feedback.jsonl")})
+        settings = load_settings(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-bench",
+                "SLACK_SIGNING_SECRET": SIGNING,
+                "SLACK_API_URL": fake.api_url,
+                "STATE_URL": state_url,
+                "KRATOS_BOT_FEEDBACK_FILE": str(workdir / "feedback.jsonl"),
+            }
+        )
         app, rt = create(settings, Triage(load_knowledge()))
         runner = web.AppRunner(http_app(app, rt), access_log=None)
         await runner.setup()
@@ -197,8 +303,14 @@ async def slack_run(pastes: list[tuple[str, str, list[str]]], state_url: str, wo
             async with aiohttp.ClientSession() as http:
 
                 async def send(event_id: str, event: dict) -> None:
-                    payload = {"type": "event_callback", "event_id": event_id, "team_id": "T1", "api_app_id": "A1",
-                               "event_time": int(time.time()), "event": event}
+                    payload = {
+                        "type": "event_callback",
+                        "event_id": event_id,
+                        "team_id": "T1",
+                        "api_app_id": "A1",
+                        "event_time": int(time.time()),
+                        "event": event,
+                    }
                     body = json.dumps(payload).encode()
                     headers = {**FakeSlack.sign(body, SIGNING), "Content-Type": "application/json"}
                     async with http.post(url, data=body, headers=headers) as resp:
@@ -216,13 +328,30 @@ async def slack_run(pastes: list[tuple[str, str, list[str]]], state_url: str, wo
                         await asyncio.sleep(0.1)
 
                 for i, (name, text, _) in enumerate(pastes):
-                    await send(f"EvP{i}", {"type": "app_mention", "user": "U1", "channel": "C1",
-                                           "text": f"<@UBOT> {text}", "ts": roots[name]})
+                    await send(
+                        f"EvP{i}",
+                        {
+                            "type": "app_mention",
+                            "user": "U1",
+                            "channel": "C1",
+                            "text": f"<@UBOT> {text}",
+                            "ts": roots[name],
+                        },
+                    )
                 await settle(1)
                 for i, (name, _, _) in enumerate(pastes):
-                    await send(f"EvF{i}", {"type": "message", "user": "U1", "channel": "C1", "channel_type": "channel",
-                                           "text": FOLLOW_UP, "ts": f"18000{i:05d}.000100",
-                                           "thread_ts": roots[name]})
+                    await send(
+                        f"EvF{i}",
+                        {
+                            "type": "message",
+                            "user": "U1",
+                            "channel": "C1",
+                            "channel_type": "channel",
+                            "text": FOLLOW_UP,
+                            "ts": f"18000{i:05d}.000100",
+                            "thread_ts": roots[name],
+                        },
+                    )
                 await settle(2)
                 await asyncio.sleep(0.5)
         finally:
@@ -230,8 +359,10 @@ async def slack_run(pastes: list[tuple[str, str, list[str]]], state_url: str, wo
             if outbox is not None and hasattr(outbox, "stop"):
                 await outbox.stop()
             await rt.state.close()
-        return {name: json.dumps([p for p in fake.posts if p.get("thread_ts") == root], ensure_ascii=False)
-                for name, root in roots.items()}
+        return {
+            name: json.dumps([p for p in fake.posts if p.get("thread_ts") == root], ensure_ascii=False)
+            for name, root in roots.items()
+        }
 
 
 def sqlite_dump(path: Path) -> str:
@@ -311,27 +442,52 @@ def main() -> None:
     row_slack = leaking(configs, slack)
     print("| row | what | before (issue 10) | now |")
     print("|---|---|---|---|")
-    row("2", f"config pastes ({len(CLASSES)} classes x yaml/json/helm + {len(ENV_CLASSES)} env) leaking in "
-        "text/mrkdwn/json incl. follow-up", "15 of 47 leak in every format", f"{len(row_formats)} of {n}")
-    row("2", "... through `kratos-bot chat --format json` (mrkdwn + Block Kit), with follow-up", "15 of 47",
-        f"{chat_leaks} of {n}")
-    row("2", "... in the Slack posts (HTTP mode, fake Slack), mention + follow-up", "15 of 47 (posts, follow-ups)",
-        f"{len(row_slack)} of {n}")
+    row(
+        "2",
+        f"config pastes ({len(CLASSES)} classes x yaml/json/helm + {len(ENV_CLASSES)} env) leaking in "
+        "text/mrkdwn/json incl. follow-up",
+        "15 of 47 leak in every format",
+        f"{len(row_formats)} of {n}",
+    )
+    row(
+        "2",
+        "... through `kratos-bot chat --format json` (mrkdwn + Block Kit), with follow-up",
+        "15 of 47",
+        f"{chat_leaks} of {n}",
+    )
+    row(
+        "2",
+        "... in the Slack posts (HTTP mode, fake Slack), mention + follow-up",
+        "15 of 47 (posts, follow-ups)",
+        f"{len(row_slack)} of {n}",
+    )
     req_formats = formats(requests)
-    row("3", "short password (`Summer24`) in the reply with the corrected request",
-        "echoed in the corrected request", f"{len(leaking(requests, req_formats))} of {len(requests)} spellings "
-        f"(Slack: {len(leaking(requests, slack))} of {len(requests)})")
+    row(
+        "3",
+        "short password (`Summer24`) in the reply with the corrected request",
+        "echoed in the corrected request",
+        f"{len(leaking(requests, req_formats))} of {len(requests)} spellings "
+        f"(Slack: {len(leaking(requests, slack))} of {len(requests)})",
+    )
     kept = [name for name, (_, secret) in STORED.items() if secret in sqlite_raw]
-    row("4", f"SQLite (every table): of {len(STORED)} secret classes, kept", f"{len(STORED)} of {len(STORED)} kept",
-        f"{len(kept)} of {len(STORED)}" + (f" ({', '.join(kept)})" if kept else ""))
+    row(
+        "4",
+        f"SQLite (every table): of {len(STORED)} secret classes, kept",
+        f"{len(STORED)} of {len(STORED)} kept",
+        f"{len(kept)} of {len(STORED)}" + (f" ({', '.join(kept)})" if kept else ""),
+    )
     config_kept = sum(1 for _, _, secrets in configs if any(s in sqlite_raw for s in secrets))
     row("4", "SQLite (every table): config pastes whose secret is kept", "(part of row 2)", f"{config_kept} of {n}")
     if redis_raw is None:
         row("4", "Redis (every key)", "kept as in SQLite", "skipped: redis-server is not installed")
     else:
         kept_r = [name for name, (_, secret) in STORED.items() if secret in redis_raw]
-        row("4", f"Redis (every key): of {len(STORED)} secret classes, kept", "kept as in SQLite",
-            f"{len(kept_r)} of {len(STORED)}" + (f" ({', '.join(kept_r)})" if kept_r else ""))
+        row(
+            "4",
+            f"Redis (every key): of {len(STORED)} secret classes, kept",
+            "kept as in SQLite",
+            f"{len(kept_r)} of {len(STORED)}" + (f" ({', '.join(kept_r)})" if kept_r else ""),
+        )
     if row_formats or row_slack:
         print("leaking:", sorted(set(row_formats + row_slack)))
     print(f"({time.monotonic() - started:.0f} s)")

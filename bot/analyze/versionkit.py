@@ -118,8 +118,7 @@ def fit_finding(kb: KnowledgeBase, running: str, finding: Finding, focus: tuple[
     patches = tuple(
         p
         for p in finding.patches
-        if not (0 <= p.target < len(focus) and isinstance(focus[p.target], KratosConfig))
-        or _patch_fits(kb, running, p)
+        if not (0 <= p.target < len(focus) and isinstance(focus[p.target], KratosConfig)) or _patch_fits(kb, running, p)
     )
     if fixes == finding.fixes and patches == finding.patches:
         return finding

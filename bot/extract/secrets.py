@@ -35,7 +35,9 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], int, int | None], ...] = (
     # URL user-info, `redis://:pw@host` too; a password may hold `/` or `{}`, a port followed by a path may not.
     (
         "password",
-        re.compile(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'\"]{0,256}:(?!\d{1,5}(?:[/?#]|$))([^\s@'\"]{1,256})@(?=[\w\[])"),
+        re.compile(
+            r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'\"]{0,256}:(?!\d{1,5}(?:[/?#]|$))([^\s@'\"]{1,256})@(?=[\w\[])"
+        ),
         1,
         None,
     ),
@@ -150,9 +152,7 @@ class Scrubber:
         self.hits = sorted(secrets, key=lambda h: len(h.value), reverse=True)
         # What is searched: a long value itself, a short one only inside the text it was found in.
         self._needles = [
-            (needle, hit)
-            for hit in self.hits
-            if (needle := hit.value if len(hit.value) >= MIN_GLOBAL else hit.context)
+            (needle, hit) for hit in self.hits if (needle := hit.value if len(hit.value) >= MIN_GLOBAL else hit.context)
         ]
         self._by_prefix: dict[str, list[str]] = {}
         self._tiny = [needle for needle, _ in self._needles if len(needle) < 4]

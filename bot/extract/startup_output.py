@@ -179,8 +179,10 @@ def _read_map(s: str, i: int, depth: int) -> tuple[dict, int]:
         if m is None:
             raise ValueError("no key")
         key = m.group(1)
-        value, i = _read(s, m.end(), depth + 1) if s.startswith(("map[", "["), m.end()) else _read_scalar(
-            s, m.end(), in_map=True
+        value, i = (
+            _read(s, m.end(), depth + 1)
+            if s.startswith(("map[", "["), m.end())
+            else _read_scalar(s, m.end(), in_map=True)
         )
         out[key] = value
     return out, i  # cut off: what was read so far

@@ -25,6 +25,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def _yaml(text: str):
     return yaml.load(text, Loader=_LOADER)
 
+
 KINDS = ("error_id", "ui_message", "reason", "topic")
 ENTRY_KEYS = {
     "id",
@@ -360,8 +361,10 @@ def _history(raw: Any, where: str, facts: Facts, problems: list[str]) -> tuple[C
     tags = set((facts.versions or {}).get("tags") or ())
     out = []
     for item in raw:
-        if not isinstance(item, dict) or set(item) - HISTORY_KEYS or not all(
-            isinstance(item.get(k), str) and item[k].strip() for k in ("version", "kind", "change")
+        if (
+            not isinstance(item, dict)
+            or set(item) - HISTORY_KEYS
+            or not all(isinstance(item.get(k), str) and item[k].strip() for k in ("version", "kind", "change"))
         ):
             problems.append(f"{where}: a `history` item is {{version, kind, change}} (+ optional `ref`), all strings")
             continue

@@ -229,8 +229,13 @@ async def answer(
         await _state_step(rt, "record", inbound, rt.state.record(record))
         if in_thread:
             # What "Still stuck" hands over, kept as long as the thread's context.
-            kept = summary(reply, channel=inbound.channel, thread_ts=inbound.thread_ts, user=inbound.user,
-                           version=reply.meta.get("version", ""))
+            kept = summary(
+                reply,
+                channel=inbound.channel,
+                thread_ts=inbound.thread_ts,
+                user=inbound.user,
+                version=reply.meta.get("version", ""),
+            )
             put = rt.state.put_answer(f"summary:{answer_id}", kept, ttl=rt.settings.thread_ttl)
             await _state_step(rt, "summary", inbound, put)
         rt.metrics.replies.labels(confidence=reply.confidence).inc()
@@ -292,8 +297,11 @@ def build_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
     # Several workspaces: Bolt finds each request's bot token in the installation store and rotates it.
     client = client or web_client(settings)
     oauth = (
-        {"oauth_settings": oauth_settings(settings.client_id, settings.client_secret, rt.state, client,
-                                          settings.token_rotation_minutes)}
+        {
+            "oauth_settings": oauth_settings(
+                settings.client_id, settings.client_secret, rt.state, client, settings.token_rotation_minutes
+            )
+        }
         if settings.oauth
         else {}
     )

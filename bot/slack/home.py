@@ -51,9 +51,7 @@ def home_view(modes: dict[str, str], table: dict[str, Counter]) -> dict:
     blocks.append(_section("*Channel modes*\n" + "\n".join(lines)))
     stuck = gaps(table)
     if stuck:
-        rows = [
-            f"• `{entry}`: {n}" if entry != NONE else f"• questions without a match: {n}" for entry, n in stuck
-        ]
+        rows = [f"• `{entry}`: {n}" if entry != NONE else f"• questions without a match: {n}" for entry, n in stuck]
         text = "*Where people got stuck* (hand-offs, Not helpful, unanswered)\n" + "\n".join(rows)
     else:
         text = "*Where people got stuck*\nNothing recorded yet."

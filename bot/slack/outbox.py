@@ -67,7 +67,11 @@ class _GiveUp(Exception):
 def channel_item(channel: str, thread_ts: str, payloads: list[dict], event_id: str = "", team: str = "") -> dict:
     # `team`: whose bot token posts it, when the app is installed in several workspaces (bot/slack/install.py).
     return {
-        "via": "chat", "channel": channel, "thread_ts": thread_ts, "payloads": payloads, "event_id": event_id,
+        "via": "chat",
+        "channel": channel,
+        "thread_ts": thread_ts,
+        "payloads": payloads,
+        "event_id": event_id,
         "team": team,
     }
 
@@ -75,7 +79,12 @@ def channel_item(channel: str, thread_ts: str, payloads: list[dict], event_id: s
 def ephemeral_item(channel: str, user: str, payloads: list[dict], response_url: str = "", team: str = "") -> dict:
     via = "respond" if response_url else "ephemeral"
     return {
-        "via": via, "channel": channel, "user": user, "response_url": response_url, "payloads": payloads, "team": team,
+        "via": via,
+        "channel": channel,
+        "user": user,
+        "response_url": response_url,
+        "payloads": payloads,
+        "team": team,
     }
 
 
@@ -218,7 +227,10 @@ class Outbox:
             self.metrics.given_up.labels(reason="expired" if owner is not None else "no_outbox").inc()
             log.error(
                 "reply given up after %d attempt(s): key=%s channel=%s error=%s",
-                item["attempts"], key, item.get("channel"), exc.reason,
+                item["attempts"],
+                key,
+                item.get("channel"),
+                exc.reason,
             )
             await self._finish(key, owner)
             return False
@@ -229,7 +241,11 @@ class Outbox:
         self.metrics.retries_scheduled.inc()
         log.warning(
             "posting the reply failed: event=%s channel=%s attempt=%d error=%s; retrying in %.1fs",
-            key, item.get("channel"), item["attempts"], exc.reason, delay,
+            key,
+            item.get("channel"),
+            item["attempts"],
+            exc.reason,
+            delay,
         )
         try:
             await self.state.outbox_save(key, owner, item, time.time() + delay)
@@ -301,7 +317,10 @@ class Outbox:
                 )
             else:
                 resp = await self.client.conversations_history(
-                    channel=item["channel"], oldest=str(item["created"] - 60), include_all_metadata=True, limit=200,
+                    channel=item["channel"],
+                    oldest=str(item["created"] - 60),
+                    include_all_metadata=True,
+                    limit=200,
                     **auth,
                 )
         except (SlackApiError, aiohttp.ClientError, OSError, _GiveUp) as exc:

