@@ -23,6 +23,8 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from bot.kb.loader import KnowledgeBase
 
+MAX_QUERY = 400  # query stems scored, in order
+MAX_QUERY_CHARS = 20_000  # characters of a question read for them
 WEIGHTS = {"title": 2, "phrasings": 2, "keywords": 3, "summary": 1, "config_keys": 1, "endpoints": 1}
 _STEMMER = Stemmer.Stemmer("english")
 _TOKEN = re.compile(r"[a-z0-9]{2,}")
@@ -118,7 +120,8 @@ class _Corpus:
         return corpus
 
     def search(self, question: str, k: int) -> list[Ranked]:
-        query = [s for s in stems(question) if s in self.idf]
+        # A question is a few dozen words; a paste read as one (a 1 MB log) must not cost a BM25 pass per word.
+        query = [s for s in stems(question[:MAX_QUERY_CHARS]) if s in self.idf][:MAX_QUERY]
         if not query or self.retriever is None:
             return []
         k = min(k, len(self.ids))
