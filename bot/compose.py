@@ -145,6 +145,21 @@ def _doubtful(ranked: list[Match]) -> bool:
     return top < ASK_BELOW or (len(ranked) > 1 and top - ranked[1].score < ASK_GAP)
 
 
+def _finding_lines(findings: list[Finding], headline: str) -> tuple[str, ...]:
+    """One line per finding. The headline already names the first finding when no entry leads, and findings of
+    one rule often share their explanation: each title and each explanation is said once."""
+    told = {headline}
+    lines = []
+    for f in findings:
+        parts = [] if f.title in told else [f"{BOLD_OPEN}{f.title}{BOLD_CLOSE}."]
+        if f.detail not in told:
+            parts.append(f.detail)
+            told.add(f.detail)
+        if parts:
+            lines.append("- " + " ".join(parts))
+    return tuple(lines)
+
+
 def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     """Render an `answer` decision (bot/decide.py chose the matches, their order and the confidence)."""
     values = ci.values or {}
@@ -175,21 +190,7 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
 
     if findings:
         where = "In what you pasted above" if ci.carried else "In your paste"
-        # Findings of one rule often share their explanation: it is said once, with the first of them.
-        # The headline already names the first finding when no entry leads.
-        told: set[str] = {headline}
-        lines = tuple(
-            line
-            for f in findings
-            if (
-                line := (
-                    ("- " if f.title in told else f"- {BOLD_OPEN}{f.title}{BOLD_CLOSE}. ")
-                    + ("" if f.detail in told or told.add(f.detail) else f.detail)
-                ).rstrip()
-            )
-            != "-"
-        )
-        sections.append(Section(where, lines))
+        sections.append(Section(where, _finding_lines(findings, headline)))
     elif primary is not None and primary.causes:
         causes = _relevant(list(primary.causes), ci.question, FOCUS_CAUSES)
         sections.append(Section("Common causes", tuple(f"- {_fill(c, values)}" for c in causes)))
@@ -202,11 +203,10 @@ def compose(ci: ComposeInput, kb: KnowledgeBase) -> Reply:
     if primary is not None:
         # The findings already say what to do about this paste; the entry adds only its top advice.
         entry_fixes = [fit_fix(kb, ci.version, _fill(x, values)) for x in primary.fixes]
-        if any(f.overrides_advice and primary.id in f.entries for f in findings):
-            pass
-        elif explains_primary:
+        overridden = any(f.overrides_advice and primary.id in f.entries for f in findings)
+        if explains_primary and not overridden:
             fixes.extend(entry_fixes[:MAX_ENTRY_FIXES_WITH_FINDINGS])
-        else:
+        elif not explains_primary:
             fixes.extend(_relevant(entry_fixes, ci.question, FOCUS_FIXES))
     fixes = list(dict.fromkeys(fixes))[:MAX_FIXES]
     if fixes:
