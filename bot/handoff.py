@@ -11,6 +11,28 @@ QUESTION_MAX = 600
 CODE_MAX = 1200
 
 
+def mark_key(channel: str, thread_ts: str) -> str:
+    """The state key that says a thread was handed to people (the bot then leaves its follow-ups alone)."""
+    return f"handoff:{channel}:{thread_ts}"
+
+
+def expired_summary(channel: str, thread_ts: str, user: str) -> dict:
+    """What "Still stuck" hands over when the answer's summary has expired with its thread."""
+    return {
+        "channel": channel,
+        "thread_ts": thread_ts,
+        "user": user,
+        "question": "",
+        "headline": "(the answer's summary has expired)",
+        "confidence": "?",
+        "entries": [],
+        "findings": [],
+        "secret_pasted": False,
+        "version": "",
+        "corrected": [],
+    }
+
+
 def summary(reply: Reply, *, channel: str, thread_ts: str, user: str, version: str = "") -> dict:
     """Plain data, stored in the state store until the thread expires."""
     corrected = [

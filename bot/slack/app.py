@@ -59,6 +59,7 @@ class Runtime:
     bot_user_id: str = ""
     slack_ok: bool = False  # auth.test answered ok at least once
     socket_connected: object = None  # Socket Mode: an async callable, True while the socket is up (/readyz)
+    installs: StateInstallationStore | None = field(init=False)  # OAuth mode: the workspaces' bot tokens
     outbox: Outbox = field(init=False)
     answering: asyncio.Semaphore = field(init=False)
     _modes: tuple[float, dict[str, str]] = (float("-inf"), {})

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot.feedback import NONE, feedback_record, outcome_record
-from bot.handoff import handoff_text
+from bot.handoff import expired_summary, handoff_text, mark_key
 from bot.slack.app import Runtime, _delivery_key, react
 from bot.slack.messages import FEEDBACK_HELPFUL, FEEDBACK_NOT_HELPFUL, POST_ANSWER, RESOLVED, STILL_STUCK
 from bot.slack.outbox import channel_item
@@ -88,7 +88,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         await ack()
         answer_id = str(action.get("value", ""))
         channel, user, bot_ts, thread_ts = _where(body)
-        mark = f"handoff:{channel}:{thread_ts}"
+        mark = mark_key(channel, thread_ts)
         try:
             if await rt.state.get_answer(mark) is not None:
                 await _tell(client, channel, user, "This thread is already with the team.")
@@ -101,19 +101,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             log.error("hand-off failed: answer=%s error=%s", answer_id, exc)
             await _tell(client, channel, user, "The hand-off failed (state store unavailable); try again shortly.")
             return
-        s = kept or {
-            "channel": channel,
-            "thread_ts": thread_ts,
-            "user": user,
-            "question": "",
-            "confidence": "?",
-            "headline": "(the answer's summary has expired)",
-            "entries": [],
-            "findings": [],
-            "secret_pasted": False,
-            "version": "",
-            "corrected": [],
-        }
+        s = kept or expired_summary(channel, thread_ts, user)
         text = handoff_text(s, user, settings.handoff_group or "")
         if settings.handoff_channel:
             team = _team(body)

@@ -9,6 +9,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import engage
 from bot.feedback import stats
+from bot.handoff import mark_key
 from bot.slack.app import Runtime, answer
 from bot.slack.files import file_texts
 from bot.slack.home import home_view
@@ -65,7 +66,7 @@ async def _joined(rt: Runtime, inbound: Inbound) -> bool:
     try:
         if not await rt.state.history(inbound.thread_key):
             return False
-        return await rt.state.get_answer(f"handoff:{inbound.thread_key}") is None
+        return await rt.state.get_answer(mark_key(inbound.channel, inbound.thread_ts)) is None
     except StateError as exc:
         rt.metrics.state_errors.inc()
         log.error("state store failed: event=%s error=%s", inbound.event_id, exc)
