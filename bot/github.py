@@ -114,10 +114,10 @@ def is_feature_request(issue: Issue) -> bool:
 
 
 def triage_issue(triage: Triage, issue: Issue) -> IssueTriage:
+    if is_feature_request(issue):  # decided from the issue alone: no triage needed
+        return IssueTriage(None, (), "feature-request", "none", "a feature request: the maintainers' call")
     reply, _ = triage.triage(issue.text)
     decision = reply.meta.get("decision", "")
-    if is_feature_request(issue):
-        return IssueTriage(None, (), decision, reply.confidence, "a feature request: the maintainers' call")
     verdict = after_triage(reply, CHANNEL, "all", text=issue.text)
     why = f"{verdict.why} (decision {decision or 'none'}, confidence {reply.confidence})"
     if verdict.act != "answer":
